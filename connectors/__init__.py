@@ -1,0 +1,1 @@
+"""Channel adapters: inbound webhooks and polling, signature checks, normalisation; outbound senders."""

@@ -1,0 +1,1 @@
+"""Grafana dashboards, Prometheus scrape configs and alert rules (with their tests)."""

@@ -1,0 +1,1 @@
+"""ClickHouse: versioned migrations, the projector, rebuild and replay."""

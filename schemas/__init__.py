@@ -1,0 +1,1 @@
+"""The Avro event model: one .avsc per record, Python mirrors, the codec, compatibility checks."""

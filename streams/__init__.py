@@ -1,0 +1,1 @@
+"""The Faust application: thin agents, tables and topics around the pure domain in streams.domain."""
