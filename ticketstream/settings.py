@@ -73,8 +73,29 @@ class Settings(BaseSettings):
     kafka_heap: str = Field(
         "512m", pattern=r"^[0-9]+[mMgG]$", description="Kafka JVM heap (-Xmx/-Xms)"
     )
-    prometheus_port: int = Field(19090, ge=1, le=65535)
+    kafka_version: str = Field(
+        "3.9.2",
+        pattern=r"^3\.9\.[0-9]+$",
+        description="Apache Kafka version fetched from Maven Central for the local stack",
+    )
+    maven: str = Field("mvn", description="The Maven executable that fetches the Kafka jars")
+    maven_repo_local: Path | None = Field(
+        None, description="Maven local repository (-Dmaven.repo.local); empty = Maven's default"
+    )
+    clickhouse_analyst_user: str = Field(
+        "analyst", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Read-only ClickHouse user"
+    )
+    clickhouse_analyst_password: str = Field(
+        "analyst", repr=False, description="Password of the read-only ClickHouse user"
+    )
+    prometheus_port: int = Field(19090, ge=1, le=65535, description="Prometheus HTTP port")
+    prometheus_scrape_interval: str = Field(
+        "5s", pattern=r"^[0-9]+(ms|s|m)$", description="Prometheus scrape/evaluation interval"
+    )
     java: str = Field("java", description="The java executable for Kafka")
+    stack_start_timeout: float = Field(
+        120.0, gt=0, description="Seconds `dev up` waits for each server's first round trip"
+    )
 
     # --- Service ports (each exposes /metrics)
     gateway_port: int = Field(8080, ge=1, le=65535, description="Channel gateway HTTP port")
@@ -86,6 +107,11 @@ class Settings(BaseSettings):
     @property
     def kafka_port(self) -> int:
         return int(self.kafka_bootstrap.split(",")[0].rsplit(":", 1)[1])
+
+    @property
+    def prometheus_url(self) -> str:
+        """Base URL of the local stack's Prometheus (no trailing slash)."""
+        return f"http://127.0.0.1:{self.prometheus_port}"
 
 
 class SettingsError(Exception):
