@@ -15,11 +15,15 @@ Failures raise :class:`StackError` with a one-line message naming the problem an
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import glob
 import json
+import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -48,7 +52,14 @@ _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 
 
 class StackError(Exception):
-    """The stack could not be brought to the requested state; the message says how to fix it."""
+    """The stack could not be brought to the requested state; the message says how to fix it.
+
+    ``transient`` marks a round trip that may succeed when retried (server still starting).
+    """
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 @dataclass
@@ -288,6 +299,8 @@ class Stack:
                 self.round_trip(name, timeout=5.0)
                 return
             except StackError as exc:
+                if not exc.transient:
+                    raise StackError(f"{name} answered but not as expected: {exc}") from None
                 last = str(exc)
             if time.monotonic() >= deadline:
                 raise StackError(
@@ -450,27 +463,48 @@ class Stack:
 
 
 def kafka_round_trip(bootstrap: str, timeout: float) -> None:
-    """A metadata request through kafka-python (the broker must list itself)."""
-    from kafka import KafkaAdminClient
+    """A metadata request (aiokafka: it closes its sockets even when bootstrap fails)."""
+    host, port = bootstrap.split(",")[0].rsplit(":", 1)
+    try:  # cheap first: is anything listening yet?
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise StackError(f"kafka: cannot connect to {host}:{port}: {exc}", transient=True) from None
 
-    ms = int(timeout * 1000)
-    admin = KafkaAdminClient(
-        bootstrap_servers=bootstrap,
-        request_timeout_ms=ms,
-        bootstrap_timeout_ms=ms,
-        reconnect_backoff_max_ms=500,
-        client_id="ticketstream-devstack",
-    )
+    async def fetch() -> list[object]:
+        from aiokafka.client import AIOKafkaClient
+
+        client = AIOKafkaClient(
+            bootstrap_servers=bootstrap,
+            request_timeout_ms=int(timeout * 1000),
+            client_id="ticketstream-devstack",
+        )
+        try:
+            await client.bootstrap()
+            metadata = await client.fetch_all_metadata()
+            return list(metadata.brokers())
+        finally:
+            await client.close()
+
+    quiet = logging.getLogger("aiokafka")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
     try:
-        cluster = admin.describe_cluster()
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:  # safe inside a running loop too
+            brokers = pool.submit(asyncio.run, fetch()).result(timeout=timeout + 5)
+    except Exception as exc:
+        transient = type(exc).__module__.startswith("aiokafka") or isinstance(
+            exc, OSError | TimeoutError | concurrent.futures.TimeoutError
+        )
+        raise StackError(f"kafka: {type(exc).__name__}: {exc}", transient=transient) from None
     finally:
-        admin.close()
-    if not cluster.get("brokers"):
-        raise StackError(f"kafka: metadata from {bootstrap} lists no broker yet")
+        quiet.setLevel(level)
+    if not brokers:
+        raise StackError(f"kafka: metadata from {bootstrap} lists no broker yet", transient=True)
 
 
 def clickhouse_round_trip(settings: Settings, timeout: float) -> None:
     from clickhouse_driver import Client
+    from clickhouse_driver.errors import NetworkError, SocketTimeoutError
 
     client = Client(
         host=settings.clickhouse_host,
@@ -482,6 +516,8 @@ def clickhouse_round_trip(settings: Settings, timeout: float) -> None:
     )
     try:
         rows = client.execute("SELECT 1")
+    except (NetworkError, SocketTimeoutError, OSError, EOFError) as exc:
+        raise StackError(f"clickhouse: {type(exc).__name__}: {exc}", transient=True) from None
     finally:
         client.disconnect()
     if rows != [(1,)]:
@@ -492,6 +528,8 @@ def prometheus_round_trip(url: str, timeout: float) -> None:
     try:
         with urllib.request.urlopen(f"{url}/-/ready", timeout=timeout) as resp:
             if resp.status != 200:
-                raise StackError(f"prometheus: /-/ready answered {resp.status}")
+                raise StackError(f"prometheus: /-/ready answered {resp.status}", transient=True)
     except urllib.error.HTTPError as exc:
-        raise StackError(f"prometheus: /-/ready answered {exc.code}") from None
+        raise StackError(f"prometheus: /-/ready answered {exc.code}", transient=True) from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise StackError(f"prometheus: {url}/-/ready: {exc}", transient=True) from None

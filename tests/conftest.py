@@ -1,0 +1,132 @@
+"""Shared fixtures: the real stack (Kafka, ClickHouse, Prometheus) and unique names.
+
+``stack`` (session): by default the first test that asks for it starts a private stack on free
+ports in a temporary dir, and the session stops it at the end. With
+``TICKETSTREAM_TEST_STACK=running`` the tests use the stack already started by
+``.venv/bin/ticketstream dev up`` (much faster while developing; never stopped by tests).
+A stack that cannot start FAILS the tests that need it; it is never skipped.
+
+Tests under ``tests/integration/`` are marked ``integration`` automatically.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ticketstream.devstack import Stack, StackError
+from ticketstream.devstack.procs import free_port
+from ticketstream.settings import ENV_PREFIX, Settings
+
+STACK_MODE_VAR = "TICKETSTREAM_TEST_STACK"
+
+
+@dataclass
+class StackHandle:
+    """What a test needs to reach the stack's servers."""
+
+    settings: Settings
+    stack: Stack
+    private: bool
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return self.settings.kafka_bootstrap
+
+    @property
+    def clickhouse_host(self) -> str:
+        return self.settings.clickhouse_host
+
+    @property
+    def clickhouse_port(self) -> int:
+        return self.settings.clickhouse_port
+
+    @property
+    def prometheus_url(self) -> str:
+        return self.settings.prometheus_url
+
+    def env(self) -> dict[str, str]:
+        """``TICKETSTREAM_*`` variables pointing a subprocess at this stack."""
+        out: dict[str, str] = {}
+        for name, value in self.settings.model_dump().items():
+            if value is not None:
+                out[ENV_PREFIX + name.upper()] = str(value)
+        return out
+
+
+def private_stack_settings(root: Path, **overrides: object) -> Settings:
+    """Settings for a private stack under ``root`` with every port picked free."""
+    values: dict[str, object] = {
+        "stack_dir": root / "stack",
+        "kafka_bootstrap": f"127.0.0.1:{free_port()}",
+        "kafka_controller_port": free_port(),
+        "clickhouse_port": free_port(),
+        "clickhouse_http_port": free_port(),
+        "prometheus_port": free_port(),
+        "prometheus_scrape_interval": "1s",
+        "gateway_port": free_port(),
+        "worker_web_port": free_port(),
+        "projector_metrics_port": free_port(),
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[StackHandle]:
+    mode = os.environ.get(STACK_MODE_VAR, "private")
+    if mode == "running":
+        settings = Settings()
+        handle = StackHandle(settings, Stack(settings), private=False)
+        problems = [
+            f"{s.name}: {'stopped' if s.pid is None else s.detail}"
+            for s in handle.stack.status().values()
+            if not (s.running and s.ready)
+        ]
+        if problems:
+            pytest.fail(
+                f"{STACK_MODE_VAR}=running but the dev stack is not up ({'; '.join(problems)}); "
+                "start it with `.venv/bin/ticketstream dev up` or unset "
+                f"{STACK_MODE_VAR}",
+                pytrace=False,
+            )
+        yield handle
+        return
+    if mode != "private":
+        pytest.fail(f"{STACK_MODE_VAR}={mode!r}: use 'running' or leave it unset", pytrace=False)
+    root = Path(tempfile.mkdtemp(prefix="ticketstream-test-stack-"))
+    settings = private_stack_settings(root)
+    handle = StackHandle(settings, Stack(settings), private=True)
+    try:
+        try:
+            handle.stack.up()
+        except StackError as exc:
+            pytest.fail(f"the test stack did not start: {exc}", pytrace=False)
+        yield handle
+    finally:
+        handle.stack.down()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def unique_name() -> str:
+    """A short unique suffix for topics, consumer groups and databases (``[a-z0-9]``)."""
+    return "t" + uuid.uuid4().hex[:10]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    integration_dir = Path(__file__).parent / "integration"
+    for item in items:
+        if item.path.is_relative_to(integration_dir):
+            item.add_marker(pytest.mark.integration)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"ticketstream stack: {os.environ.get(STACK_MODE_VAR, 'private')} ({STACK_MODE_VAR})"
