@@ -41,6 +41,10 @@ def kafka_server_properties(settings: Settings, data_dir: Path) -> str:
         "transaction.state.log.min.isr": "1",
         "transaction.state.log.num.partitions": "1",
         "group.initial.rebalance.delay.ms": "0",
+        # After a SIGKILL the restarted broker waits for its old registration to expire
+        # (default 9 s); shorter, with a margin for a busy 2-core machine.
+        "broker.heartbeat.interval.ms": "1000",
+        "broker.session.timeout.ms": "6000",
         "num.network.threads": "2",
         "num.io.threads": "2",
         "auto.create.topics.enable": "true",
