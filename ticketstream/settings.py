@@ -58,9 +58,15 @@ class Settings(BaseSettings):
     clickhouse_host: str = Field("127.0.0.1", description="ClickHouse host (native protocol)")
     clickhouse_port: int = Field(19000, ge=1, le=65535, description="ClickHouse native TCP port")
     clickhouse_http_port: int = Field(18123, ge=1, le=65535, description="ClickHouse HTTP port")
-    clickhouse_database: str = Field("ticketstream", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    clickhouse_user: str = Field("default")
-    clickhouse_password: str = Field("", repr=False)
+    clickhouse_database: str = Field(
+        "ticketstream",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="ClickHouse database of the projections",
+    )
+    clickhouse_user: str = Field("default", description="ClickHouse user of the services")
+    clickhouse_password: str = Field(
+        "", repr=False, description="Password of TICKETSTREAM_CLICKHOUSE_USER"
+    )
 
     # --- Local stack (ticketstream dev …)
     stack_dir: Path = Field(
@@ -69,7 +75,9 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(
         REPO_ROOT / ".cache", description="Downloaded Kafka jars and other caches"
     )
-    kafka_controller_port: int = Field(19093, ge=1, le=65535)
+    kafka_controller_port: int = Field(
+        19093, ge=1, le=65535, description="Local stack: Kafka's KRaft controller port"
+    )
     kafka_heap: str = Field(
         "512m", pattern=r"^[0-9]+[mMgG]$", description="Kafka JVM heap (-Xmx/-Xms)"
     )
