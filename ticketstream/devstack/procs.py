@@ -40,11 +40,29 @@ def start_ticks(pid: int) -> int | None:
 
 
 def is_alive(pid: int, ticks: int | None = None) -> bool:
-    """True when ``pid`` runs (not a zombie) and, if given, started at ``ticks``."""
+    """True when ``pid`` runs and, if given, started at ``ticks``.
+
+    A zombie is dead — but after SIGKILL a multi-threaded process (the JVM) shows its main
+    thread as a zombie while other threads still exit and hold its sockets: alive until the
+    last thread is gone.
+    """
     fields = _stat_fields(pid)
-    if fields is None or fields[0] in ("Z", "X"):
+    if fields is None or (ticks is not None and int(fields[19]) != ticks):
         return False
-    return ticks is None or int(fields[19]) == ticks
+    if fields[0] not in ("Z", "X"):
+        return True
+    try:
+        tasks = [t.name for t in Path(f"/proc/{pid}/task").iterdir()]
+    except OSError:
+        return False
+    for tid in tasks:
+        try:
+            stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+        except OSError:
+            continue
+        if stat[stat.rfind(")") + 2 :].split()[0] not in ("Z", "X"):
+            return True
+    return False
 
 
 def write_pidfile(path: Path, pid: int) -> None:

@@ -198,6 +198,8 @@ class Stack:
             for name in SERVICES:
                 try:
                     self.round_trip(name, timeout=10.0)
+                    if name == "prometheus":  # pick up new/changed rule files
+                        self.reload_prometheus()
                 except StackError as exc:
                     result[name] += f" but not answering: {exc}"
             return result
@@ -257,6 +259,8 @@ class Stack:
                 child.wait(timeout=5)
 
     def _check_ports(self, plans: list[_Plan]) -> None:
+        # A server that just died (SIGKILL) may still be releasing its sockets: a short grace.
+        procs.wait_ports_free([p for plan in plans for p, _ in plan.ports], timeout=3.0)
         for plan in plans:
             for port, var in plan.ports:
                 if not procs.port_is_free(port):
@@ -422,6 +426,20 @@ class Stack:
         base = self.path("prometheus")
         (base / "data").mkdir(parents=True, exist_ok=True)
         self.targets_dir.mkdir(parents=True, exist_ok=True)
+        cfg = self._write_prometheus_config(promtool)
+        argv = [
+            prometheus,
+            f"--config.file={cfg}",
+            f"--storage.tsdb.path={base / 'data'}",
+            f"--web.listen-address=127.0.0.1:{self.settings.prometheus_port}",
+            "--web.enable-lifecycle",
+            "--storage.tsdb.retention.time=7d",
+            "--log.level=warn",
+        ]
+        return _Plan("prometheus", argv, self.ports("prometheus"), base)
+
+    def _write_prometheus_config(self, promtool: str) -> Path:
+        """prometheus.yml with the rule files that pass ``promtool check rules``."""
         rules: list[Path] = []
         for f in sorted(glob.glob(str(REPO_ROOT / RULES_GLOB))):
             check = subprocess.run(
@@ -433,18 +451,24 @@ class Stack:
                 self.log(
                     f"skipping invalid rule file {f}: {_one_line(check.stdout + check.stderr)}"
                 )
-        cfg = base / "prometheus.yml"
+        cfg = self.path("prometheus", "prometheus.yml")
+        cfg.parent.mkdir(parents=True, exist_ok=True)
         cfg.write_text(configs.prometheus_config(self.settings, rules, self.targets_dir))
-        argv = [
-            prometheus,
-            f"--config.file={cfg}",
-            f"--storage.tsdb.path={base / 'data'}",
-            f"--web.listen-address=127.0.0.1:{self.settings.prometheus_port}",
-            "--web.enable-lifecycle",
-            "--storage.tsdb.retention.time=7d",
-            "--log.level=warn",
-        ]
-        return _Plan("prometheus", argv, self.ports("prometheus"), base)
+        return cfg
+
+    def reload_prometheus(self) -> None:
+        """Regenerate prometheus.yml (rule files may have changed) and reload it in place."""
+        try:
+            promtool = ensure_binaries(["promtool"])["promtool"]
+        except InstallError as exc:
+            raise StackError(str(exc)) from None
+        self._write_prometheus_config(promtool)
+        req = urllib.request.Request(f"{self.settings.prometheus_url}/-/reload", method="POST")
+        try:
+            with urllib.request.urlopen(req, timeout=10):
+                pass
+        except (urllib.error.URLError, OSError) as exc:
+            raise StackError(f"prometheus: reloading its config failed: {exc}") from None
 
     # ------------------------------------------------------------------ round trips
     def round_trip(self, name: str, *, timeout: float = 5.0) -> None:
