@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import struct
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
 from schemas import records as r
 from schemas.codec import Codec, SchemaDecodeError, SchemaEncodeError, decode, encode
 
+AVSC = Path(__file__).resolve().parents[3] / "schemas" / "avsc"
 T0 = datetime(2026, 11, 23, 7, 30, 0, 123000, tzinfo=UTC)
 ENVELOPE = r.Envelope(
     event_id="evt-1",
@@ -121,3 +125,36 @@ def test_garbage_raises_decode_error(codec: Codec, garbage: bytes) -> None:
 def test_none_is_not_a_record(codec: Codec) -> None:
     with pytest.raises(SchemaDecodeError, match="expected bytes, got NoneType"):
         codec.decode(None)  # type: ignore[arg-type]
+
+
+def test_data_written_with_a_released_schema_is_read_through_resolution(
+    codec: Codec, tmp_path: Path
+) -> None:
+    # Today's schemas become release v1; the current TicketOpened gains an optional field.
+    current, released = tmp_path / "avsc", tmp_path / "released"
+    shutil.copytree(AVSC, current)
+    shutil.copytree(AVSC, released / "v1")
+    path = current / "TicketOpened.avsc"
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    schema["fields"].append({"name": "sentiment", "type": ["null", "string"], "default": None})
+    path.write_text(json.dumps(schema), encoding="utf-8")
+
+    evolved = Codec(avsc_dir=current, released_dir=released)
+    old_bytes = codec.encode(OPENED)
+    assert evolved.schemas["TicketOpened"].fingerprint != old_bytes[2:10]
+    assert evolved.decode(old_bytes) == OPENED  # found among the released fingerprints
+
+
+def test_unknown_fingerprint_without_the_release_says_deploy_first(
+    codec: Codec, tmp_path: Path
+) -> None:
+    current = tmp_path / "avsc"
+    shutil.copytree(AVSC, current)
+    path = current / "SlaTick.avsc"
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    schema["fields"].append({"name": "worker", "type": ["null", "string"], "default": None})
+    path.write_text(json.dumps(schema), encoding="utf-8")
+    newer = Codec(avsc_dir=current, released_dir=tmp_path / "none")
+    data = newer.encode(r.SlaTick(partition=1, now=T0))
+    with pytest.raises(SchemaDecodeError, match="deploy them here first"):
+        codec.decode(data)
