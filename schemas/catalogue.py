@@ -21,6 +21,11 @@ SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("Ticket events", "Past tense; facts, never edited or deleted.", ()),
     ("Agent events", "", ("AgentPresenceChanged", "AgentCapacityChanged", "AgentSkillsChanged")),
     ("SLA events", "See docs/sla.md for the semantics.", ()),
+    (
+        "Dead letters",
+        "Records a consumer gave up on; see `schemas.deadletter.dead_letter`.",
+        ("DeadLetter",),
+    ),
     ("Shared types", "Embedded in other records; never produced on their own.", ()),
 )
 
@@ -84,6 +89,23 @@ def render(directory: Path = loader.AVSC_DIR) -> str:
         "released versions in `schemas/released/` — add fields only with a default, never "
         "remove a field without a default, never change a type, never remove or rename an "
         "enum symbol (adding one needs a new topic version, as the enums have no default).",
+        "",
+        "Use from Python (records are the frozen dataclasses of `schemas.records`):",
+        "",
+        "```python",
+        "from schemas.codec import SchemaDecodeError, decode, encode",
+        "from schemas.records import TicketOpened",
+        "from schemas.topics import key_of, route_of",
+        "",
+        "data = encode(event)                      # bytes",
+        "route_of(TicketOpened).topic, key_of(event)  # where to produce it",
+        "event = decode(data, topic=t, partition=p, offset=o, expected=TicketOpened)",
+        "# raises SchemaDecodeError naming t[p]@o; dead-letter with schemas.deadletter.dead_letter",
+        "```",
+        "",
+        'Faust: `import schemas.faust_codec` and `app.topic(..., value_serializer="avro")`. '
+        "kafka-python: `schemas.kafka.value_serializer` / `value_deserializer` / "
+        "`key_serializer` / `key_deserializer`.",
         "",
         "## Topics",
         "",

@@ -336,6 +336,28 @@ def encode(record: Any) -> bytes:
     return (_default or default_codec()).encode(record)
 
 
+@overload
+def decode(
+    data: bytes,
+    *,
+    topic: str | None = ...,
+    partition: int | None = ...,
+    offset: int | None = ...,
+    expected: type[T],
+) -> T: ...
+
+
+@overload
+def decode(
+    data: bytes,
+    *,
+    topic: str | None = ...,
+    partition: int | None = ...,
+    offset: int | None = ...,
+    expected: tuple[type, ...] | None = ...,
+) -> Any: ...
+
+
 def decode(
     data: bytes,
     *,

@@ -15,7 +15,7 @@ fastavro (bench/bench_schemas.py). Conventions (mirrored by the ``.avsc`` files,
   microseconds are truncated on the way in.
 - ``StrEnum`` ↔ Avro enum: a ``StrEnum`` *is* its symbol string, so it goes in unchanged and is
   looked up in a symbol → member dict on the way out.
-- ``tuple[X, ...]`` ↔ array, ``dict[str, X]`` ↔ map, ``X | None`` ↔ ``["null", X]``.
+- ``tuple[X, ...]`` ↔ array, ``dict[str, X]`` ↔ map, ``X | None`` ↔ ``["null", X]``, ``bytes`` ↔ bytes.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ class _Generator:
             v = self._var()
             code = self.to_avro(v, typing.get_args(tp)[0])
             return expr if code == v else f"[{code} for {v} in {expr}]"
-        if origin is dict or tp in (str, int, bool):
+        if origin is dict or tp in (str, int, bool, bytes):
             return expr
         if isinstance(tp, type) and issubclass(tp, enum.Enum):
             return expr  # a StrEnum member is its symbol
@@ -126,7 +126,7 @@ class _Generator:
             v = self._var()
             code = self.from_avro(v, typing.get_args(tp)[0])
             return f"tuple({expr})" if code == v else f"tuple([{code} for {v} in {expr}])"
-        if origin is dict or tp in (str, int, bool, datetime):
+        if origin is dict or tp in (str, int, bool, bytes, datetime):
             return expr  # fastavro already gives UTC datetimes for timestamp-millis
         if isinstance(tp, type) and issubclass(tp, enum.Enum):
             table = f"_E_{tp.__name__}"

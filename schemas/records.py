@@ -663,6 +663,25 @@ class SlaTick:
     now: datetime
 
 
+# ---------------------------------------------------------------- dead letters
+# Added by the schemas engineer (additive): the one shape of support.deadletter.v1, so every
+# consumer parks undecodable or unprocessable records the same way.
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A record a consumer gave up on, with where it came from. Topic support.deadletter.v1."""
+
+    source_topic: str
+    source_partition: int
+    source_offset: int
+    error_type: str  # exception class name, e.g. SchemaDecodeError
+    error: str  # the error message: what failed and why (never a message body or secret)
+    consumer: str  # app id / consumer group that gave up on it
+    dead_lettered_at: datetime
+    key: bytes | None = None  # the source record's key, unchanged
+    value: bytes | None = None  # the source record's value, unchanged
+    source_timestamp: datetime | None = None  # the source record's Kafka timestamp
+
+
 COMMAND_TYPES: tuple[type, ...] = (
     OpenTicket, AppendCustomerMessage, ReplyPublicly, AddInternalNote, AssignTicket,
     UnassignTicket, ChangeTicketStatus, ChangeTicketPriority, SetTicketGroup, SetTicketTags,

@@ -59,6 +59,7 @@ def _routes() -> dict[str, Route]:
         "UpdateSlaPolicies": Route(SLA_COMMANDS, None, f'the constant "{SLA_POLICIES_KEY}"'),
         "SlaPoliciesUpdated": Route(SLA_EVENTS, None, f'the constant "{SLA_POLICIES_KEY}"'),
         "SlaTick": Route(SLA_TICKS, None, "none; produced to an explicit partition"),
+        "DeadLetter": Route(DEAD_LETTER, None, "the source record's key, unchanged (bytes)"),
     }
     for name in ("CustomerIdentified", "CustomerIdentityLinked", "CustomerIdentityUnlinked"):
         routes[name] = Route(CUSTOMER_EVENTS, "customer_id", "customer_id")

@@ -55,6 +55,8 @@ def for_type(tp: Any) -> st.SearchStrategy[Any]:
         return texts
     if tp is int:
         return longs
+    if tp is bytes:
+        return st.binary(max_size=64)
     if tp is bool:
         return st.booleans()
     if tp is datetime:

@@ -158,3 +158,27 @@ def test_unknown_fingerprint_without_the_release_says_deploy_first(
     data = newer.encode(r.SlaTick(partition=1, now=T0))
     with pytest.raises(SchemaDecodeError, match="deploy them here first"):
         codec.decode(data)
+
+
+def test_dead_letter_keeps_the_bytes_and_the_location(codec: Codec) -> None:
+    from schemas.deadletter import dead_letter
+
+    junk = b"\xc3\x01garbage"
+    try:
+        codec.decode(junk, topic="support.tickets.events.v1", partition=4, offset=17)
+    except SchemaDecodeError as exc:
+        letter = dead_letter(
+            topic="support.tickets.events.v1",
+            partition=4,
+            offset=17,
+            error=exc,
+            consumer="ticketstream-worker",
+            now=T0,
+            key=b"T-42",
+            value=junk,
+            timestamp_ms=1_763_883_000_123,
+        )
+    assert letter.error_type == "SchemaDecodeError"
+    assert "support.tickets.events.v1[4]@17" in letter.error
+    assert letter.source_timestamp == datetime(2025, 11, 23, 7, 30, 0, 123000, tzinfo=UTC)
+    assert codec.decode(codec.encode(letter), expected=r.DeadLetter) == letter

@@ -46,7 +46,7 @@ def _expected_type(tp: Any) -> Any:
     if typing.get_origin(tp) is dict:
         assert typing.get_args(tp)[0] is str
         return {"type": "map", "values": _expected_type(typing.get_args(tp)[1])}
-    simple = {str: "string", int: "long", bool: "boolean"}
+    simple = {str: "string", int: "long", bool: "boolean", bytes: "bytes"}
     if tp in simple:
         return simple[tp]
     if tp is datetime:
