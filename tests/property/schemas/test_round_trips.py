@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +19,7 @@ from schemas.codec import CONFLUENT_MAGIC, SINGLE_OBJECT_MAGIC, Codec, SchemaDec
 from .registry_server import LocalSchemaRegistry
 from .strategies import any_record, for_record, record_classes
 
+AVSC = Path(__file__).resolve().parents[3] / "schemas" / "avsc"
 PER_RECORD = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -77,3 +81,22 @@ def test_confluent_bytes_without_a_registry_say_what_to_configure(confluent: Cod
     wire = confluent.encode(r.SlaTick(partition=1, now=datetime(2026, 1, 1, tzinfo=UTC)))
     with pytest.raises(SchemaDecodeError, match="TICKETSTREAM_SCHEMA_REGISTRY_URL"):
         Codec().decode(wire, topic="support.sla.ticks.v1", partition=0, offset=1)
+
+
+def test_confluent_readers_resolve_a_newer_writer_schema_from_the_registry(
+    registry: LocalSchemaRegistry, tmp_path: Path
+) -> None:
+    # A newer producer adds an optional field (FULL compatible); this build's reader fetches
+    # the writer schema by id and reads the record through Avro schema resolution.
+    newer_dir = tmp_path / "avsc"
+    shutil.copytree(AVSC, newer_dir)
+    path = newer_dir / "SlaTick.avsc"
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    schema["fields"].append(
+        {"name": "worker", "type": ["null", "string"], "default": None, "doc": "x."}
+    )
+    path.write_text(json.dumps(schema), encoding="utf-8")
+    newer = Codec(registry_url=registry.url, avsc_dir=newer_dir, released_dir=tmp_path / "none")
+    tick = r.SlaTick(partition=7, now=datetime(2026, 11, 23, 8, 0, 0, 1000, tzinfo=UTC))
+    wire = newer.encode(tick)
+    assert Codec(registry_url=registry.url).decode(wire, expected=r.SlaTick) == tick
