@@ -112,7 +112,8 @@ def ensure_apt_packages(names: Sequence[str]) -> list[str]:
                 f"apt-get update && apt-get install -y {' '.join(missing)}"
             )
         prefix = ["sudo", "-n"]
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    # RUNLEVEL=1: packages' init scripts do not start system-wide daemons (we run our own).
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive", RUNLEVEL="1")
     lock = ["-o", "DPkg::Lock::Timeout=300"]
     with file_lock(Path("/tmp/ticketstream-apt.lock")):
         missing = [n for n in missing if not package_installed(n)]

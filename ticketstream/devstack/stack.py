@@ -16,6 +16,7 @@ Failures raise :class:`StackError` with a one-line message naming the problem an
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
 import contextlib
 import glob
@@ -49,6 +50,22 @@ RULES_GLOB = "dashboards/prometheus/rules/*.yml"
 # Popen objects of servers this process started: kept referenced so they are reaped on stop
 # (and never garbage-collected while running, which would warn).
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+
+
+def _reap_children() -> None:
+    """Collect servers of ours that died (killed by another process's `down`, SIGKILL)."""
+    for pid, proc in list(_CHILDREN.items()):
+        if proc.poll() is not None:
+            del _CHILDREN[pid]
+
+
+@atexit.register
+def _detach_children() -> None:
+    """Servers still running when this process exits are meant to outlive it (`dev up`)."""
+    _reap_children()
+    for proc in _CHILDREN.values():
+        proc.returncode = 0  # detached on purpose: no "still running" ResourceWarning
+    _CHILDREN.clear()
 
 
 class StackError(Exception):
@@ -145,6 +162,7 @@ class Stack:
     # ------------------------------------------------------------------ public API
     def status(self, *, check: bool = True, timeout: float = 3.0) -> dict[str, ServiceStatus]:
         """Each server's pid (None when not running) and, with ``check``, a round trip."""
+        _reap_children()
         out: dict[str, ServiceStatus] = {}
         for name in SERVICES:
             pid = procs.running_pid(self.pidfile(name))
@@ -185,6 +203,7 @@ class Stack:
 
     # ------------------------------------------------------------------ up / down
     def _up(self) -> dict[str, str]:
+        _reap_children()
         result: dict[str, str] = {}
         todo: list[str] = []
         for name in SERVICES:
@@ -234,6 +253,7 @@ class Stack:
                 stopped.append(name)
                 ports.extend(p for p, _ in self.ports(name))
             self.pidfile(name).unlink(missing_ok=True)
+        _reap_children()
         taken = procs.wait_ports_free(ports, timeout=30.0)
         if taken:
             raise StackError(

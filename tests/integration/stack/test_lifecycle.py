@@ -214,3 +214,10 @@ def test_failed_start_stops_what_it_started(cli: Cli) -> None:
     assert "did not answer within" in line and "TICKETSTREAM_STACK_START_TIMEOUT" in line
     assert "stopping what this `up` started" in up.stderr
     cli.assert_nothing_running()
+
+
+def test_ensure_apt_packages_is_a_no_op_when_installed() -> None:
+    from ticketstream.devstack import ensure_apt_packages
+
+    # installed by the stack's own `up` (or already there): nothing to do, no apt-get run
+    assert ensure_apt_packages(["clickhouse-server", "prometheus"]) == []
