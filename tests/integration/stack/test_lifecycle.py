@@ -219,5 +219,5 @@ def test_failed_start_stops_what_it_started(cli: Cli) -> None:
 def test_ensure_apt_packages_is_a_no_op_when_installed() -> None:
     from ticketstream.devstack import ensure_apt_packages
 
-    # installed by the stack's own `up` (or already there): nothing to do, no apt-get run
-    assert ensure_apt_packages(["clickhouse-server", "prometheus"]) == []
+    ensure_apt_packages(["clickhouse-server", "prometheus"])  # installs only if missing
+    assert ensure_apt_packages(["clickhouse-server", "prometheus"]) == []  # now: nothing to do
