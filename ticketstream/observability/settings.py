@@ -1,0 +1,27 @@
+"""Settings of the exporters (``ticketstream lag-exporter``), prefix ``TICKETSTREAM_``."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings
+
+from ticketstream.settings import settings_config
+
+
+class ObservabilitySettings(BaseSettings):
+    model_config = settings_config()
+
+    lag_exporter_port: int = Field(
+        9466, ge=0, le=65535, description="Port of the lag exporter's /metrics"
+    )
+    lag_exporter_interval_seconds: float = Field(
+        10.0, gt=0, description="Seconds between two polls of Kafka offsets and ClickHouse"
+    )
+    lag_exporter_group_pattern: str = Field(
+        ".*", description="Regex (full match) of the consumer groups whose lag is exported"
+    )
+    freshness_tables: str = Field(
+        "ticket_events:occurred_at",
+        description="ClickHouse tables and event-time columns for projection freshness, "
+        "'table:column,…' (empty = only check that ClickHouse answers)",
+    )
