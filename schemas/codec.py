@@ -24,6 +24,7 @@ from typing import Any, TypeVar, overload
 
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from fastavro.schema import fingerprint, to_parsing_canonical_form
+from fastavro.validation import ValidationError, validate
 
 from schemas import convert, loader
 from schemas.registry_client import SchemaRegistryClient, SchemaRegistryError
@@ -146,7 +147,7 @@ class Codec:
             schemaless_writer(buf, writer.parsed, writer.to_avro(record))
         except Exception as exc:
             raise SchemaEncodeError(
-                f"cannot encode {type(record).__name__}: {type(exc).__name__}: {exc}"
+                f"cannot encode {type(record).__name__}: {_encode_failure(writer, record, exc)}"
             ) from exc
         return buf.getvalue()
 
@@ -194,6 +195,8 @@ class Codec:
     ) -> Any:
         """The record encoded in ``data``; ``expected`` (a class or tuple of classes) rejects
         records of other types. Raises SchemaDecodeError naming topic/partition/offset."""
+        if type(data) is not bytes and isinstance(data, (bytearray, memoryview)):
+            data = bytes(data)
         try:
             if data[:2] == SINGLE_OBJECT_MAGIC:
                 reader = self._readers.get(data[2:10])
@@ -284,6 +287,34 @@ class Codec:
             )
         self._by_schema_id[schema_id] = reader
         return reader
+
+
+def _encode_failure(writer: _Writer, record: Any, exc: Exception) -> str:
+    """Which field is wrong and how — without echoing values (they may be message bodies)."""
+    if isinstance(exc, convert.NaiveDatetimeError):
+        return str(exc)
+    try:
+        validate(writer.to_avro(record), writer.parsed, raise_errors=True)
+    except ValidationError as invalid:
+        described = [
+            f"{e.field}: {_schema_name(e.schema)} out of range (64-bit signed)"
+            if type(e.datum) is int and e.schema in ("int", "long")
+            else f"{e.field}: expected {_schema_name(e.schema)}, got {type(e.datum).__name__}"
+            for e in invalid.errors
+        ]
+        if described:
+            return "; ".join(described)
+    except Exception:  # fall back to fastavro's own message
+        pass
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _schema_name(schema: Any) -> str:
+    if isinstance(schema, dict):
+        return str(schema.get("name") or schema.get("logicalType") or schema.get("type"))
+    if isinstance(schema, list):
+        return " | ".join(_schema_name(b) for b in schema)
+    return str(schema)
 
 
 def _names(expected: type | tuple[type, ...]) -> str:

@@ -182,3 +182,17 @@ def test_dead_letter_keeps_the_bytes_and_the_location(codec: Codec) -> None:
     assert "support.tickets.events.v1[4]@17" in letter.error
     assert letter.source_timestamp == datetime(2025, 11, 23, 7, 30, 0, 123000, tzinfo=UTC)
     assert codec.decode(codec.encode(letter), expected=r.DeadLetter) == letter
+
+
+def test_wrong_field_type_names_the_field_not_the_value(codec: Codec) -> None:
+    bad = r.SlaTick(partition="secret text", now=T0)  # type: ignore[arg-type]
+    with pytest.raises(SchemaEncodeError) as info:
+        codec.encode(bad)
+    assert "support.v1.SlaTick.partition: expected long, got str" in str(info.value)
+    assert "secret" not in str(info.value)
+
+
+def test_bytearray_and_memoryview_decode_like_bytes(codec: Codec) -> None:
+    data = codec.encode(OPENED)
+    assert codec.decode(bytearray(data)) == OPENED
+    assert codec.decode(memoryview(data)) == OPENED  # type: ignore[arg-type]
