@@ -215,7 +215,9 @@ def _sample(schema: Any, names: dict[str, dict[str, Any]], variant: int, depth: 
         non_null = [b for b in schema if b != "null"]
         if (variant % 2 == 0 and "null" in schema) or not non_null:
             return None
-        return _sample(non_null[variant % len(non_null)], names, variant, depth + 1)
+        # Odd variants fill optionals; halving keeps every symbol reachable through them.
+        half = variant // 2
+        return _sample(non_null[half % len(non_null)], names, half, depth + 1)
     if isinstance(schema, str):
         return {
             "null": None,
@@ -236,10 +238,13 @@ def _sample(schema: Any, names: dict[str, dict[str, Any]], variant: int, depth: 
         return schema["symbols"][variant % len(schema["symbols"])]
     if kind == "array":
         count = 0 if variant % 2 == 0 or depth > 6 else 2
-        return [_sample(schema["items"], names, variant + i, depth + 1) for i in range(count)]
+        return [_sample(schema["items"], names, variant // 2 + i, depth + 1) for i in range(count)]
     if kind == "map":
         count = 0 if variant % 2 == 0 or depth > 6 else 2
-        return {f"k{i}": _sample(schema["values"], names, variant, depth + 1) for i in range(count)}
+        return {
+            f"k{i}": _sample(schema["values"], names, variant // 2 + i, depth + 1)
+            for i in range(count)
+        }
     if kind == "fixed":
         return b"\x00" * schema["size"]
     return _sample(kind, names, variant, depth + 1)
@@ -252,7 +257,7 @@ def samples(schema: loader.RecordSchema) -> Iterator[Any]:
     most_symbols = max(
         (len(s["symbols"]) for s in names.values() if s.get("type") == "enum"), default=1
     )
-    for variant in range(max(2, most_symbols + 1)):
+    for variant in range(2 * most_symbols + 2):
         yield _sample(schema.expanded, names, variant)
 
 
