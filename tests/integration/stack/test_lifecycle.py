@@ -221,3 +221,31 @@ def test_ensure_apt_packages_is_a_no_op_when_installed() -> None:
 
     ensure_apt_packages(["clickhouse-server", "prometheus"])  # installs only if missing
     assert ensure_apt_packages(["clickhouse-server", "prometheus"]) == []  # now: nothing to do
+
+
+def test_failed_kafka_download_is_one_line_error_and_nothing_starts(
+    cli: Cli, tmp_path: Path
+) -> None:
+    cli.stack.down()
+    up = cli.run(
+        "up",
+        TICKETSTREAM_KAFKA_VERSION="3.9.999",  # not on Maven Central
+        TICKETSTREAM_CACHE_DIR=str(tmp_path / "cache"),
+    )
+    assert up.returncode == 1
+    line = one_line_error(up)
+    assert "Kafka jar download (Maven) failed" in line
+    assert "maven-dependency-plugin:3.8.1:copy-dependencies" in line  # the command
+    assert "3.9.999" in line  # and the tail of its output
+    cli.assert_nothing_running()
+
+
+def test_failed_apt_install_names_command_and_output() -> None:
+    from ticketstream.devstack import InstallError, ensure_apt_packages
+
+    with pytest.raises(InstallError) as err:
+        ensure_apt_packages(["ticketstream-no-such-package"])
+    message = str(err.value)
+    assert "\n" not in message
+    assert "apt-get" in message and "install" in message
+    assert "ticketstream-no-such-package" in message
