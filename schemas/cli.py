@@ -97,3 +97,11 @@ def _release(args: argparse.Namespace) -> int:
         shutil.copyfile(path, target / path.name)
     print(f"schemas release: wrote {target}")
     return 0
+
+
+def run(argv: list[str]) -> int:
+    """Run ``ticketstream schemas <argv>`` without the other packages' commands (tests, tools)."""
+    parser = argparse.ArgumentParser(prog="ticketstream")
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["schemas", *argv])
+    return int(args.func(args))
