@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -36,8 +37,17 @@ class InstallError(Exception):
     """An install step failed; the message names the command and the tail of its output."""
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
 def _tail(text: str, lines: int = 8) -> str:
-    return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:] if line.strip())
+    """The informative end of a command's output, on one line (errors first, no colours)."""
+    all_lines = [ln.strip() for ln in _ANSI.sub("", text).splitlines()]
+    all_lines = [ln for ln in all_lines if ln and ln not in ("[ERROR]", "[ERROR] ")]
+    errors = [ln for ln in all_lines if ln.startswith(("[ERROR]", "E:", "ERROR"))]
+    picked = errors[:2] if errors else all_lines[-lines:]
+    out = " | ".join(picked)
+    return out if len(out) <= 600 else out[:600] + "…"
 
 
 def _log(msg: str) -> None:
@@ -214,6 +224,7 @@ def ensure_kafka_libs(settings: Settings) -> Path:
             mvn,
             "-B",
             "-q",
+            "-Dstyle.color=never",
             "-f",
             str(POM),
             f"-Dkafka.version={settings.kafka_version}",
@@ -229,7 +240,9 @@ def ensure_kafka_libs(settings: Settings) -> Path:
             _run(cmd, what="Kafka jar download (Maven)")
         except InstallError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
-            raise InstallError(f"{exc}; check network access to Maven Central") from None
+            raise InstallError(
+                f"{exc}; check network access to Maven Central and TICKETSTREAM_KAFKA_VERSION"
+            ) from None
         if not any(tmp.glob("kafka_2.13-*.jar")):
             shutil.rmtree(tmp, ignore_errors=True)
             raise InstallError(
