@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from ticketstream.devstack import Stack, StackError
-from ticketstream.devstack.testing import StackHandle, private_stack_settings
+from ticketstream.devstack.testing import StackHandle, private_root, private_stack_settings
 from ticketstream.settings import Settings
 
 __all__ = ["StackHandle", "private_stack_settings"]
@@ -51,7 +50,7 @@ def stack() -> Iterator[StackHandle]:
         return
     if mode != "private":
         pytest.fail(f"{STACK_MODE_VAR}={mode!r}: use 'running' or leave it unset", pytrace=False)
-    root = Path(tempfile.mkdtemp(prefix="ticketstream-test-stack-"))
+    root = private_root("ticketstream-test-stack-")
     settings = private_stack_settings(root)
     handle = StackHandle(settings, Stack(settings), private=True)
     try:

@@ -13,16 +13,14 @@ import platform
 import shutil
 import signal
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 from ticketstream.devstack import procs
-from ticketstream.devstack.testing import private_stack_settings
+from ticketstream.devstack.testing import private_root, private_stack_settings
 
 
 def main() -> int:
-    root = Path(tempfile.mkdtemp(prefix="ticketstream-measure-"))
+    root = private_root("ticketstream-measure-")
     settings = private_stack_settings(root, prometheus_scrape_interval="5s")
     from ticketstream.devstack.stack import Stack
 

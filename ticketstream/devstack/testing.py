@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ticketstream.devstack import procs
 from ticketstream.devstack.procs import free_port
 from ticketstream.devstack.stack import Stack
 from ticketstream.settings import ENV_PREFIX, Settings
@@ -59,3 +63,31 @@ def private_stack_settings(root: Path, **overrides: object) -> Settings:
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+OWNER_FILE = "owner.pid"
+
+
+def private_root(prefix: str) -> Path:
+    """A temp dir for a private stack, owned by this process (see :func:`reap_orphan_stacks`)."""
+    reap_orphan_stacks()
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    procs.write_pidfile(root / OWNER_FILE, os.getpid())
+    return root
+
+
+def reap_orphan_stacks(tmp: Path | None = None) -> list[Path]:
+    """Stop and delete private stacks whose owning process died without stopping them
+    (e.g. a pytest run killed with SIGKILL). Returns the dirs removed."""
+    removed = []
+    for owner in Path(tmp or tempfile.gettempdir()).glob(f"ticketstream-*/{OWNER_FILE}"):
+        rec = procs.read_pidfile(owner)
+        if rec is not None and procs.is_alive(rec.pid, rec.start_ticks or None):
+            continue
+        for pidfile in owner.parent.glob("stack/run/*.pid"):
+            server = procs.read_pidfile(pidfile)
+            if server is not None and procs.is_alive(server.pid, server.start_ticks or None):
+                procs.terminate(server.pid, server.start_ticks or None)
+        shutil.rmtree(owner.parent, ignore_errors=True)
+        removed.append(owner.parent)
+    return removed

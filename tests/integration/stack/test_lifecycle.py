@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from kafka.structs import OffsetAndMetadata, TopicPartition
 from ticketstream.devstack import Stack
 from ticketstream.devstack.procs import is_alive, port_is_free, read_pidfile
 from ticketstream.devstack.stack import SERVICES
-from ticketstream.devstack.testing import StackHandle, private_stack_settings
+from ticketstream.devstack.testing import StackHandle, private_root, private_stack_settings
 
 
 @dataclass
@@ -74,7 +73,7 @@ class Cli:
 
 @pytest.fixture(scope="module")
 def cli() -> Iterator[Cli]:
-    root = Path(tempfile.mkdtemp(prefix="ticketstream-lifecycle-"))
+    root = private_root("ticketstream-lifecycle-")
     settings = private_stack_settings(root)
     handle = StackHandle(settings, Stack(settings), private=True)
     try:
@@ -249,3 +248,24 @@ def test_failed_apt_install_names_command_and_output() -> None:
     assert "\n" not in message
     assert "apt-get" in message and "install" in message
     assert "ticketstream-no-such-package" in message
+
+
+def test_orphaned_private_stack_is_reaped(tmp_path: Path) -> None:
+    from ticketstream.devstack.procs import write_pidfile
+    from ticketstream.devstack.testing import OWNER_FILE, reap_orphan_stacks
+
+    orphan = tmp_path / "ticketstream-test-stack-orphan"
+    (orphan / "stack" / "run").mkdir(parents=True)
+    dead_owner = subprocess.Popen(["true"])
+    dead_owner.wait()
+    write_pidfile(orphan / OWNER_FILE, dead_owner.pid)
+    server = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    write_pidfile(orphan / "stack" / "run" / "kafka.pid", server.pid)
+    alive = tmp_path / "ticketstream-test-stack-mine"
+    alive.mkdir()
+    write_pidfile(alive / OWNER_FILE, os.getpid())
+
+    assert reap_orphan_stacks(tmp_path) == [orphan]
+    server.wait(timeout=30)  # stopped (reaped by terminate(), so no exit status to compare)
+    assert not is_alive(server.pid)
+    assert not orphan.exists() and alive.exists()
