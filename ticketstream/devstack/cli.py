@@ -60,6 +60,13 @@ def cmd_up(args: argparse.Namespace) -> int:
         f"kafka {s.kafka_bootstrap} · clickhouse {s.clickhouse_host}:{s.clickhouse_port} · "
         f"prometheus {s.prometheus_url}"
     )
+    if any("not answering" in w for w in result.values()):
+        print(
+            "ticketstream dev up: a server runs but does not answer; see `ticketstream dev logs`, "
+            "or restart it with `ticketstream dev down && ticketstream dev up`",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
