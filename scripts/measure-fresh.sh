@@ -17,7 +17,7 @@ rc=0
   bash .ci/run) >"$work/run.log" 2>&1 || rc=$?
 end=$(date +%s)
 tail -n 3 "$work/run.log"
-echo "fresh clone: .ci/run exit $rc in $((end - start)) s (commit $(git rev-parse --short HEAD))"
+echo "fresh clone: .ci/run exit $rc in $((end - start)) s (commit $(git -C "$work/clone" rev-parse --short HEAD))"
 echo "stack start-up with caches in place:"
 "$work/clone/.venv/bin/python" -m ticketstream.devstack.measure
 exit "$rc"
