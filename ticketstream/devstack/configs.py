@@ -160,22 +160,49 @@ def clickhouse_users(settings: Settings) -> str:
 """
 
 
-def prometheus_config(settings: Settings, rule_files: list[Path], targets_dir: Path) -> str:
-    """prometheus.yml: the project's services from Settings, plus file_sd targets in
-    ``targets_dir`` (``*.json``; tests and ad-hoc services drop a file there)."""
-    interval = settings.prometheus_scrape_interval
+def default_service_jobs(settings: Settings) -> list[dict[str, object]]:
+    """Static scrape jobs of the project's services on 127.0.0.1 (ports from Settings)."""
 
     def static(job: str, port: int) -> dict[str, object]:
         return {"job_name": job, "static_configs": [{"targets": [f"127.0.0.1:{port}"]}]}
 
+    return [
+        static("prometheus", settings.prometheus_port),
+        static("gateway", settings.gateway_port),
+        static("worker", settings.worker_web_port),
+        static("projector", settings.projector_metrics_port),
+    ]
+
+
+def service_jobs(settings: Settings) -> list[dict[str, object]]:
+    """The scrape jobs the dashboards package defines for the local stack
+    (``dashboards.prometheus.scrape.local_config``: alert rules select on these job names),
+    or :func:`default_service_jobs` when that is not available."""
+    try:
+        from dashboards.prometheus.scrape import local_config
+
+        jobs = local_config(settings)["scrape_configs"]
+        if isinstance(jobs, list) and all(isinstance(j, dict) and "job_name" in j for j in jobs):
+            return jobs
+    except Exception:  # the dashboards package is optional here: fall back to the defaults
+        pass
+    return default_service_jobs(settings)
+
+
+def prometheus_config(
+    settings: Settings,
+    rule_files: list[Path],
+    targets_dir: Path,
+    jobs: list[dict[str, object]] | None = None,
+) -> str:
+    """prometheus.yml: the project's services (``jobs``, default from Settings), plus file_sd
+    targets in ``targets_dir`` (``*.json``; tests and ad-hoc services drop a file there)."""
+    interval = settings.prometheus_scrape_interval
     cfg: dict[str, object] = {
         "global": {"scrape_interval": interval, "evaluation_interval": interval},
         "rule_files": [str(p) for p in rule_files],
         "scrape_configs": [
-            static("prometheus", settings.prometheus_port),
-            static("gateway", settings.gateway_port),
-            static("worker", settings.worker_web_port),
-            static("projector", settings.projector_metrics_port),
+            *(jobs if jobs is not None else default_service_jobs(settings)),
             {
                 "job_name": "file_sd",
                 "file_sd_configs": [

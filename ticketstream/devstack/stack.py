@@ -473,7 +473,8 @@ class Stack:
                 )
         cfg = self.path("prometheus", "prometheus.yml")
         cfg.parent.mkdir(parents=True, exist_ok=True)
-        cfg.write_text(configs.prometheus_config(self.settings, rules, self.targets_dir))
+        jobs = configs.service_jobs(self.settings)
+        cfg.write_text(configs.prometheus_config(self.settings, rules, self.targets_dir, jobs))
         return cfg
 
     def reload_prometheus(self) -> None:

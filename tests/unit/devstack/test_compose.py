@@ -3,20 +3,39 @@ mounted file exists, environment variables and ports match the project's Setting
 
 from __future__ import annotations
 
+import importlib
 import re
 from typing import Any
 
 import pytest
 import yaml
+from pydantic_settings import BaseSettings
 
 from ticketstream.settings import ENV_PREFIX, REPO_ROOT, Settings
 
 COMPOSE = REPO_ROOT / "docker-compose.yml"
+PROMETHEUS_COMPOSE = REPO_ROOT / "dashboards/prometheus/prometheus.compose.yml"
+# service -> (settings module, class, port field)
 PROJECT_SERVICES = {
-    "gateway": "gateway_port",
-    "worker": "worker_web_port",
-    "projector": "projector_metrics_port",
+    "gateway": ("ticketstream.settings", "Settings", "gateway_port"),
+    "worker": ("ticketstream.settings", "Settings", "worker_web_port"),
+    "projector": ("ticketstream.settings", "Settings", "projector_metrics_port"),
+    "lag-exporter": (
+        "ticketstream.observability.settings",
+        "ObservabilitySettings",
+        "lag_exporter_port",
+    ),
 }
+
+
+def settings_classes() -> list[type[BaseSettings]]:
+    """The settings classes whose TICKETSTREAM_* variables a service may set."""
+    classes: list[type[BaseSettings]] = []
+    for module, cls, _ in PROJECT_SERVICES.values():
+        found = getattr(importlib.import_module(module), cls)
+        if found not in classes:
+            classes.append(found)
+    return classes
 
 
 @pytest.fixture(scope="module")
@@ -95,27 +114,30 @@ def test_build_uses_the_repo_dockerfile(compose: dict[str, Any]) -> None:
 
 
 def test_ticketstream_environment_is_valid_settings(compose: dict[str, Any]) -> None:
-    fields = set(Settings.model_fields)
+    classes = settings_classes()
+    fields = {f for cls in classes for f in cls.model_fields}
     for name, svc in services(compose).items():
         env = {k: v for k, v in env_of(svc).items() if k.startswith(ENV_PREFIX)}
         if name in PROJECT_SERVICES:
             assert env, f"{name} has no TICKETSTREAM_* environment"
         unknown = [k for k in env if k.removeprefix(ENV_PREFIX).lower() not in fields]
-        assert unknown == [], f"{name}: not Settings fields: {unknown}"
+        assert unknown == [], f"{name}: not settings fields: {unknown}"
         values = {
             k.removeprefix(ENV_PREFIX).lower(): re.sub(r"\$\{[^:}]+:-([^}]*)\}", r"\1", v)
             for k, v in env.items()
         }
-        Settings(**values)  # type: ignore[arg-type]  # validates every value
+        for cls in classes:  # validates every value
+            cls(**{k: v for k, v in values.items() if k in cls.model_fields})
 
 
 def test_ports_match_settings_and_prometheus_targets(compose: dict[str, Any]) -> None:
     svc = services(compose)
-    scrape = yaml.safe_load(
-        (REPO_ROOT / "ticketstream/devstack/compose/prometheus/prometheus.yml").read_text()
+    assert svc["prometheus"]["volumes"][0] == (
+        "./dashboards/prometheus/prometheus.compose.yml:/etc/prometheus/prometheus.yml:ro"
     )
+    scrape = yaml.safe_load(PROMETHEUS_COMPOSE.read_text())
     targets = {j["job_name"]: j["static_configs"][0]["targets"] for j in scrape["scrape_configs"]}
-    for name, field in PROJECT_SERVICES.items():
+    for name, (_, _, field) in PROJECT_SERVICES.items():
         port = int(env_of(svc[name])[ENV_PREFIX + field.upper()])
         assert any(p.endswith(f":{port}:{port}") for p in svc[name]["ports"]), (name, port)
         assert targets[name] == [f"{name}:{port}"]
