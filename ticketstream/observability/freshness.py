@@ -39,7 +39,7 @@ def parse_tables(spec: str) -> list[tuple[str, str]]:
         if not sep or not _IDENT.match(table) or not _IDENT.match(column):
             raise ValueError(
                 f"freshness table {item!r}: expected <table>:<event-time column>, "
-                "both plain identifiers (e.g. ticket_events:occurred_at)"
+                "both plain identifiers (e.g. events:occurred_at)"
             )
         pairs.append((table, column))
     return pairs

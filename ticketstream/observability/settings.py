@@ -21,7 +21,7 @@ class ObservabilitySettings(BaseSettings):
         ".*", description="Regex (full match) of the consumer groups whose lag is exported"
     )
     freshness_tables: str = Field(
-        "ticket_events:occurred_at",
+        "events:occurred_at",
         description="ClickHouse tables and event-time columns for projection freshness, "
         "'table:column,…' (empty = only check that ClickHouse answers)",
     )

@@ -1,0 +1,200 @@
+"""The SRE dashboard (Prometheus): throughput, lag, latency, errors, timers."""
+
+from __future__ import annotations
+
+from dashboards.grafana.spec import RATE, DashboardSpec, P, Panel, Row, Variable
+
+CH = 'channel=~"$channel"'
+PRIO = 'priority=~"$priority"'
+
+THROUGHPUT = Row(
+    "Throughput",
+    (
+        Panel(
+            "Webhooks received per channel",
+            "Requests reaching the gateway, per second, by channel.",
+            (P(f"sum by (channel) (rate(ticketstream_gateway_requests_total{{{CH}}}[{RATE}]))", "{{channel}}"),),
+            unit="reqps",
+        ),
+        Panel(
+            "Records produced per topic",
+            "Produce rate of every topic the lag exporter sees (end-offset growth), per second.",
+            (P(f"sum by (topic) (rate(ticketstream_topic_end_offset[{RATE}]))", "{{topic}}"),),
+            unit="ops",
+        ),
+        Panel(
+            "Stream events processed",
+            "Events the Faust worker(s) processed per second, by stream (agent).",
+            (P(f"sum by (stream) (rate(ticketstream_faust_total_events_per_stream_total[{RATE}]))", "{{stream}}"),),
+            unit="ops",
+        ),
+        Panel(
+            "Messages consumed per topic (workers)",
+            "Messages the Faust worker(s) received per second, by topic.",
+            (P(f"sum by (topic) (rate(ticketstream_faust_messages_received_per_topic_total[{RATE}]))", "{{topic}}"),),
+            unit="ops",
+        ),
+    ),
+)  # fmt: skip
+
+LAG = Row(
+    "Lag and freshness",
+    (
+        Panel(
+            "Consumer lag by group and topic",
+            "Messages not yet committed, per consumer group and topic (alert: growing > 1000).",
+            (P("sum by (group, topic) (ticketstream_consumer_lag_messages)", "{{group}} · {{topic}}"),),
+        ),
+        Panel(
+            "Projection freshness",
+            "Now minus the newest event time in each ClickHouse projection table.",
+            (P("max by (table) (ticketstream_projection_freshness_seconds)", "{{table}}"),),
+            unit="s",
+        ),
+        Panel(
+            "Kafka / ClickHouse reachable",
+            "1 = the lag exporter reached it on its last poll.",
+            (
+                P("max(ticketstream_kafka_up)", "Kafka"),
+                P("max(ticketstream_clickhouse_up)", "ClickHouse"),
+            ),
+            kind="stat",
+            width=6,
+        ),
+        Panel(
+            "Targets up",
+            "Prometheus scrape health of every Ticketstream process.",
+            (P('up{job=~"gateway|worker|projector|lag-exporter"}', "{{job}} {{instance}}"),),
+            kind="stat",
+            width=6,
+        ),
+    ),
+)  # fmt: skip
+
+LATENCY = Row(
+    "Latency",
+    (
+        Panel(
+            "Stream event runtime (p50, p99)",
+            "Time an agent spends on one event (Faust sensor, milliseconds).",
+            (
+                P(f"histogram_quantile(0.5, sum by (le) (rate(ticketstream_faust_events_runtime_ms_bucket[{RATE}])))", "p50"),
+                P(f"histogram_quantile(0.99, sum by (le) (rate(ticketstream_faust_events_runtime_ms_bucket[{RATE}])))", "p99"),
+            ),
+            unit="ms",
+        ),
+        Panel(
+            "Worker producer send latency (p99)",
+            "Time from send to broker ack for the worker's produced records (milliseconds).",
+            (P(f"histogram_quantile(0.99, sum by (le) (rate(ticketstream_faust_producer_send_latency_bucket[{RATE}])))", "p99"),),
+            unit="ms",
+        ),
+        Panel(
+            "Gateway request latency (p99) by channel",
+            "Webhook handling time including the acks=all produce, seconds.",
+            (P(f"histogram_quantile(0.99, sum by (le, channel) (rate(ticketstream_gateway_request_duration_seconds_bucket{{{CH}}}[{RATE}])))", "{{channel}}"),),
+            unit="s",
+        ),
+        Panel(
+            "Projector batch insert latency (p99)",
+            "Time of one batched insert into ClickHouse, seconds.",
+            (P(f"histogram_quantile(0.99, sum by (le, table) (rate(ticketstream_projection_insert_duration_seconds_bucket[{RATE}])))", "{{table}}"),),
+            unit="s",
+        ),
+    ),
+)  # fmt: skip
+
+ERRORS = Row(
+    "Errors",
+    (
+        Panel(
+            "Gateway rejections by reason",
+            "Webhooks answered 4xx, per second, by reason (bad signature, malformed, …).",
+            (P(f"sum by (reason) (rate(ticketstream_gateway_rejected_total{{{CH}}}[{RATE}]))", "{{reason}}"),),
+            unit="reqps",
+        ),
+        Panel(
+            "Outbound replies by outcome",
+            "Agent replies sent back through the channels, per second, by outcome.",
+            (P(f"sum by (channel, outcome) (rate(ticketstream_outbound_messages_total{{{CH}}}[{RATE}]))", "{{channel}} {{outcome}}"),),
+            unit="ops",
+        ),
+        Panel(
+            "Ticket commands rejected",
+            "Commands refused by the ticket decider, per second, by reason.",
+            (P(f"sum by (reason) (rate(ticketstream_ticket_commands_rejected_total[{RATE}]))", "{{reason}}"),),
+            unit="ops",
+        ),
+        Panel(
+            "Dead-lettered records and producer errors",
+            "Undecodable records sent to the dead-letter topic, and failed worker sends, per second.",
+            (
+                P(f"sum(rate(ticketstream_faust_total_error_messages_sent_total[{RATE}]))", "worker send errors"),
+                P(f"sum by (topic) (rate(ticketstream_topic_end_offset{{topic=\"support.deadletter.v1\"}}[{RATE}]))", "dead letters"),
+            ),
+            unit="ops",
+        ),
+    ),
+)  # fmt: skip
+
+TIMERS = Row(
+    "SLA timers",
+    (
+        Panel(
+            "SLA breaches by metric",
+            "Timers that passed their target, per minute, by SLA metric (alert: spike).",
+            (P(f"sum by (metric) (rate(ticketstream_sla_breaches_total{{{PRIO}}}[{RATE}])) * 60", "{{metric}}"),),
+            unit="short",
+        ),
+        Panel(
+            "SLA warnings (unassigned vs assigned)",
+            "Timers that crossed the warning threshold, per minute.",
+            (P(f"sum by (assigned) (rate(ticketstream_sla_warnings_total{{{PRIO}}}[{RATE}])) * 60", "assigned={{assigned}}"),),
+        ),
+        Panel(
+            "SLA timers fulfilled",
+            "Timers stopped by the event they wait for, per minute, by SLA metric.",
+            (P(f"sum by (metric) (rate(ticketstream_sla_fulfilled_total{{{PRIO}}}[{RATE}])) * 60", "{{metric}}"),),
+        ),
+        Panel(
+            "SLA ticks processed",
+            "Clock ticks driving the due-time index, per second (should be steady).",
+            (P(f"sum by (topic) (rate(ticketstream_faust_messages_received_per_topic_total{{topic=\"support.sla.ticks.v1\"}}[{RATE}]))", "ticks"),),
+            unit="ops",
+        ),
+    ),
+)  # fmt: skip
+
+SRE = DashboardSpec(
+    uid="ticketstream-sre",
+    title="Ticketstream · SRE",
+    description="Pipeline health: throughput, lag, latency, errors, SLA timers (Prometheus).",
+    datasource="prometheus",
+    rows=(THROUGHPUT, LAG, LATENCY, ERRORS, TIMERS),
+    variables=(
+        Variable(
+            "channel", "Channel", "label_values(ticketstream_gateway_requests_total, channel)"
+        ),
+        Variable("priority", "Priority", "label_values(ticketstream_sla_breaches_total, priority)"),
+    ),
+    tags=("ticketstream", "sre"),
+    time_from="now-3h",
+)
+
+# Metrics the panels and alert rules use that the services' metrics modules do not define yet
+# (they land with the gateway, workers and projector). tests/unit/dashboards/test_grafana.py
+# fails when a panel uses a metric that is neither defined in code nor listed here, and when
+# a listed metric has since been defined (so the list only shrinks).
+PENDING_METRICS = frozenset(
+    {
+        "ticketstream_gateway_requests_total",
+        "ticketstream_gateway_rejected_total",
+        "ticketstream_gateway_request_duration_seconds",
+        "ticketstream_outbound_messages_total",
+        "ticketstream_ticket_commands_rejected_total",
+        "ticketstream_sla_breaches_total",
+        "ticketstream_sla_warnings_total",
+        "ticketstream_sla_fulfilled_total",
+        "ticketstream_projection_insert_duration_seconds",
+    }
+)
