@@ -32,7 +32,7 @@ STACK_MODE_VAR = "TICKETSTREAM_TEST_STACK"
 def stack() -> Iterator[StackHandle]:
     mode = os.environ.get(STACK_MODE_VAR, "private")
     if mode == "running":
-        settings = Settings()
+        settings = Settings()  # type: ignore[call-arg]  # (no pydantic mypy plugin)
         handle = StackHandle(settings, Stack(settings), private=False)
         problems = [
             f"{s.name}: {'stopped' if s.pid is None else s.detail}"
