@@ -11,7 +11,8 @@ Exported series (labels are group, topic and partition: small fixed sets, never 
 
 - ``ticketstream_consumer_lag_messages{group,topic,partition}``
 - ``ticketstream_consumer_committed_offset{group,topic,partition}``
-- ``ticketstream_topic_end_offset{topic,partition}`` (its rate is the produce rate)
+- ``ticketstream_topic_end_offset{topic,partition}`` for every topic (its rate is the
+  produce rate)
 - ``ticketstream_kafka_up`` 1 when the last poll reached Kafka, else 0
 - ``ticketstream_lag_exporter_poll_duration_seconds``, ``…_last_success_timestamp_seconds``
 """
@@ -151,6 +152,13 @@ class KafkaLagReader:
                     (tp.topic, tp.partition): om.offset for tp, om in offsets.items()
                 }
         partitions = {tp for offsets in committed.values() for tp in offsets}
+        # End offsets of every (non-internal) topic, consumed or not: their growth is the
+        # produce rate, e.g. of the dead-letter topic nobody consumes.
+        topics = [t for t in admin.list_topics() if not t.startswith("__")]  # type: ignore[attr-defined]
+        if topics:
+            for desc in admin.describe_topics(topics):  # type: ignore[attr-defined]
+                if desc.get("error_code", 0) == 0 and not desc.get("is_internal"):
+                    partitions |= {(desc["name"], p["partition_index"]) for p in desc["partitions"]}
         ends: dict[tuple[str, int], int] = {}
         if partitions:
             from kafka import TopicPartition
