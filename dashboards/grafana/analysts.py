@@ -32,14 +32,14 @@ SLA = Row(
     (
         Panel(
             "SLA achievement by metric",
-            "Share of SLA timers that ended within target, for timers started in the range.",
+            "Share of ended SLA timers (fulfilled or breached) that met their target, for timers started in the range.",
             (
                 SQL(f"""
                 SELECT toString(metric) AS metric, count() AS timers,
                        countIf(breached = 0) AS achieved,
                        round(100 * countIf(breached = 0) / count(), 1) AS achieved_pct
                 FROM sla_timers FINAL
-                WHERE $__timeFilter(started_at) AND {T_IDS}
+                WHERE (fulfilled = 1 OR breached = 1) AND $__timeFilter(started_at) AND {T_IDS}
                 GROUP BY metric ORDER BY metric
             """),
             ),
@@ -53,7 +53,7 @@ SLA = Row(
                 SELECT toStartOfDay(started_at) AS time, toString(metric) AS metric,
                        round(100 * countIf(breached = 0) / count(), 1) AS achieved_pct
                 FROM sla_timers FINAL
-                WHERE $__timeFilter(started_at) AND {T_IDS}
+                WHERE (fulfilled = 1 OR breached = 1) AND $__timeFilter(started_at) AND {T_IDS}
                 GROUP BY time, metric ORDER BY time, metric
             """),
             ),
