@@ -146,7 +146,7 @@ BACKLOG = Row(
         ),
         Panel(
             "Created vs solved per day",
-            "Tickets opened and tickets solved each day (solved by solve time).",
+            "Tickets opened each day, and how many of those are solved by now.",
             (
                 SQL(f"""
                 SELECT toStartOfDay(opened_at) AS time, count() AS created,

@@ -140,12 +140,42 @@ def rendered() -> dict[Path, str]:
     }
 
 
+DOC = Path(__file__).resolve().parents[2] / "docs" / "dashboards.md"
+BEGIN, END = "<!-- panels:begin -->", "<!-- panels:end -->"
+
+
+def panels_markdown() -> str:
+    """Every dashboard's rows and panels with what they show (for docs/dashboards.md)."""
+    lines = []
+    for s in specs():
+        src = "Prometheus" if s.datasource == "prometheus" else "ClickHouse"
+        lines += [f"### {s.title} (`{s.uid}`, {src})", "", s.description, ""]
+        if s.variables:
+            names = ", ".join(f"`${v.name}`" for v in s.variables)
+            lines += [f"Variables: {names}.", ""]
+        lines += ["| row | panel | shows |", "|---|---|---|"]
+        for row in s.rows:
+            for p in row.panels:
+                lines.append(f"| {row.title} | {p.title} | {p.description} |")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def render_doc(text: str) -> str:
+    head, _, rest = text.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    return f"{head}{BEGIN}\n{panels_markdown()}{END}{tail}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail if the JSON is out of date")
     args = parser.parse_args(argv)
     stale = []
-    for path, text in rendered().items():
+    files = rendered()
+    if DOC.exists():
+        files[DOC] = render_doc(DOC.read_text())
+    for path, text in files.items():
         if args.check:
             if not path.exists() or path.read_text() != text:
                 stale.append(path.name)

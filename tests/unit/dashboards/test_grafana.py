@@ -81,3 +81,12 @@ def test_alert_rules_use_defined_or_pending_metrics() -> None:
             for rule in group["rules"]:
                 used = metric_names(rule["expr"])
                 assert used <= defined | PENDING_METRICS, (rule["alert"], used - defined)
+
+
+def test_dashboards_doc_lists_every_panel() -> None:
+    text = build.DOC.read_text()
+    assert build.render_doc(text) == text, "run python -m dashboards.grafana.build"
+    for s in build.specs():
+        for row in s.rows:
+            for p in row.panels:
+                assert p.title in text
