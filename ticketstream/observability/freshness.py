@@ -74,7 +74,8 @@ class ClickHouseFreshnessReader:
         self._conn_args = {
             "host": host,
             "port": port,
-            "database": database,
+            # No default database: a not-yet-migrated database must not read as "ClickHouse
+            # unreachable"; queries name the database explicitly.
             "user": user,
             "password": password,
             "connect_timeout": timeout,
