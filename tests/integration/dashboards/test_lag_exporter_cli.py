@@ -32,7 +32,8 @@ def test_lag_exporter_serves_metrics_and_stops_on_sigterm(stack) -> None:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
                     body = r.read().decode()
-                if "ticketstream_kafka_up 1.0" in body:
+                # /metrics answers before the first poll of both servers has finished
+                if "ticketstream_kafka_up 1.0" in body and "ticketstream_clickhouse_up 1.0" in body:
                     break
             except OSError:
                 pass
