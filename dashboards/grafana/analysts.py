@@ -1,5 +1,6 @@
 """The analysts' dashboard (ClickHouse, official grafana-clickhouse-datasource plugin): SLA
-achievement, reply times, backlog, volume by channel, agent workload.
+achievement, reply times, backlog, volume by channel, agent workload. Tables and columns are
+the projections' (projections/migrations): tickets, sla_timers, agent_activity.
 
 Queries read the projections' tables (projections/migrations) and must run on ClickHouse 18.16
 (tests) and a current ClickHouse (production): plain GROUP BY, ``FINAL`` on the
@@ -12,15 +13,14 @@ from __future__ import annotations
 
 from dashboards.grafana.spec import DashboardSpec, Panel, Query, Row, Variable
 
-# Filter of the tickets table by the dashboard's variables.
-T_FILTER = (
+# Every projection table the panels read carries tenant_id, channel and priority.
+F = (
     "tenant_id = ${tenant:singlequote}"
-    " AND toString(channel) IN (${channel:singlequote})"
-    " AND toString(priority) IN (${priority:singlequote})"
+    " AND channel IN (${channel:singlequote})"
+    " AND priority IN (${priority:singlequote})"
 )
 OPEN_STATUSES = "('new', 'open', 'pending', 'on_hold')"
-# Tickets matching the variables, for tables that do not carry channel/priority themselves.
-T_IDS = f"ticket_id IN (SELECT ticket_id FROM tickets FINAL WHERE {T_FILTER})"
+ENDED = "(fulfilled = 1 OR breached = 1)"  # a running timer is not yet a success
 
 
 def SQL(text: str) -> Query:
@@ -35,11 +35,10 @@ SLA = Row(
             "Share of ended SLA timers (fulfilled or breached) that met their target, for timers started in the range.",
             (
                 SQL(f"""
-                SELECT toString(metric) AS metric, count() AS timers,
-                       countIf(breached = 0) AS achieved,
+                SELECT metric, count() AS timers, countIf(breached = 0) AS achieved,
                        round(100 * countIf(breached = 0) / count(), 1) AS achieved_pct
                 FROM sla_timers FINAL
-                WHERE (fulfilled = 1 OR breached = 1) AND $__timeFilter(started_at) AND {T_IDS}
+                WHERE {ENDED} AND $__timeFilter(started_at) AND {F}
                 GROUP BY metric ORDER BY metric
             """),
             ),
@@ -47,17 +46,32 @@ SLA = Row(
         ),
         Panel(
             "SLA achievement per day",
-            "Daily share of SLA timers within target, by metric.",
+            "Daily share of ended SLA timers within target, by metric.",
             (
                 SQL(f"""
-                SELECT toStartOfDay(started_at) AS time, toString(metric) AS metric,
+                SELECT toStartOfDay(started_at) AS time, metric,
                        round(100 * countIf(breached = 0) / count(), 1) AS achieved_pct
                 FROM sla_timers FINAL
-                WHERE (fulfilled = 1 OR breached = 1) AND $__timeFilter(started_at) AND {T_IDS}
+                WHERE {ENDED} AND $__timeFilter(started_at) AND {F}
                 GROUP BY time, metric ORDER BY time, metric
             """),
             ),
             unit="percent",
+        ),
+        Panel(
+            "Breached SLA timers (latest 100)",
+            "Drill-down: which tickets breached which target, newest first.",
+            (
+                SQL(f"""
+                SELECT breached_at, ticket_id, metric, priority, channel, policy_id,
+                       target_seconds, business_elapsed_seconds
+                FROM sla_timers FINAL
+                WHERE breached = 1 AND $__timeFilter(started_at) AND {F}
+                ORDER BY breached_at DESC, ticket_id LIMIT 100
+            """),
+            ),
+            kind="table",
+            width=24,
         ),
     ),
 )
@@ -67,17 +81,15 @@ REPLIES = Row(
     (
         Panel(
             "First reply time by channel (business seconds)",
-            "p50 and p90 of the first reply time, business hours, by channel.",
+            "p50 and p90 of the first reply time in business seconds, by channel.",
             (
                 SQL(f"""
-                SELECT toString(t.channel) AS channel, count() AS tickets,
-                       quantile(0.5)(s.business_elapsed_seconds) AS p50_seconds,
-                       quantile(0.9)(s.business_elapsed_seconds) AS p90_seconds
-                FROM (SELECT ticket_id, business_elapsed_seconds FROM sla_timers FINAL
-                      WHERE metric = 'first_reply_time' AND fulfilled = 1
-                        AND $__timeFilter(started_at)) AS s
-                ANY INNER JOIN (SELECT ticket_id, channel FROM tickets FINAL
-                                WHERE {T_FILTER}) AS t USING ticket_id
+                SELECT channel, count() AS tickets,
+                       quantile(0.5)(business_elapsed_seconds) AS p50_seconds,
+                       quantile(0.9)(business_elapsed_seconds) AS p90_seconds
+                FROM sla_timers FINAL
+                WHERE metric = 'first_reply_time' AND fulfilled = 1
+                  AND $__timeFilter(started_at) AND {F}
                 GROUP BY channel ORDER BY channel
             """),
             ),
@@ -85,14 +97,14 @@ REPLIES = Row(
         ),
         Panel(
             "First reply time p90 per hour",
-            "p90 of the first reply time (business seconds) of tickets answered each hour.",
+            "p90 of the first reply time (business seconds), by the hour the ticket's timer started.",
             (
                 SQL(f"""
                 SELECT toStartOfHour(started_at) AS time,
                        quantile(0.9)(business_elapsed_seconds) AS p90_seconds
                 FROM sla_timers FINAL
                 WHERE metric = 'first_reply_time' AND fulfilled = 1
-                  AND $__timeFilter(started_at) AND {T_IDS}
+                  AND $__timeFilter(started_at) AND {F}
                 GROUP BY time ORDER BY time
             """),
             ),
@@ -109,9 +121,9 @@ BACKLOG = Row(
             "Tickets not solved or closed, now, by status.",
             (
                 SQL(f"""
-                SELECT toString(status) AS status, count() AS tickets
+                SELECT status, count() AS tickets
                 FROM tickets FINAL
-                WHERE {T_FILTER} AND toString(status) IN {OPEN_STATUSES}
+                WHERE {F} AND status IN {OPEN_STATUSES}
                 GROUP BY status ORDER BY status
             """),
             ),
@@ -119,13 +131,12 @@ BACKLOG = Row(
         ),
         Panel(
             "Unassigned open tickets by priority",
-            "Open tickets with no assignee, by priority.",
+            "Open tickets with no assignee, now, by priority.",
             (
                 SQL(f"""
-                SELECT toString(priority) AS priority, count() AS tickets
+                SELECT priority, count() AS tickets
                 FROM tickets FINAL
-                WHERE {T_FILTER} AND toString(status) IN {OPEN_STATUSES}
-                  AND assignee_id IS NULL
+                WHERE {F} AND status IN {OPEN_STATUSES} AND assignee_id = ''
                 GROUP BY priority ORDER BY priority
             """),
             ),
@@ -136,10 +147,9 @@ BACKLOG = Row(
             "New tickets per hour, by channel.",
             (
                 SQL(f"""
-                SELECT toStartOfHour(opened_at) AS time, toString(channel) AS channel,
-                       count() AS tickets
+                SELECT toStartOfHour(created_at) AS time, channel, count() AS tickets
                 FROM tickets FINAL
-                WHERE $__timeFilter(opened_at) AND {T_FILTER}
+                WHERE $__timeFilter(created_at) AND {F}
                 GROUP BY time, channel ORDER BY time, channel
             """),
             ),
@@ -149,10 +159,10 @@ BACKLOG = Row(
             "Tickets opened each day, and how many of those are solved by now.",
             (
                 SQL(f"""
-                SELECT toStartOfDay(opened_at) AS time, count() AS created,
-                       countIf(solved_at IS NOT NULL) AS solved
+                SELECT toStartOfDay(created_at) AS time, count() AS created,
+                       countIf(status IN ('solved', 'closed')) AS solved
                 FROM tickets FINAL
-                WHERE $__timeFilter(opened_at) AND {T_FILTER}
+                WHERE $__timeFilter(created_at) AND {F}
                 GROUP BY time ORDER BY time
             """),
             ),
@@ -169,24 +179,22 @@ AGENTS = Row(
             (
                 SQL(f"""
                 SELECT assignee_id AS agent, count() AS open_tickets,
-                       countIf(toString(priority) IN ('high', 'urgent')) AS high_or_urgent
+                       countIf(priority IN ('high', 'urgent')) AS high_or_urgent
                 FROM tickets FINAL
-                WHERE {T_FILTER} AND toString(status) IN {OPEN_STATUSES}
-                  AND assignee_id IS NOT NULL
+                WHERE {F} AND status IN {OPEN_STATUSES} AND assignee_id != ''
                 GROUP BY agent ORDER BY open_tickets DESC, agent LIMIT 50
             """),
             ),
             kind="table",
         ),
         Panel(
-            "Public replies per agent",
-            "Replies sent by each agent in the range (top 50).",
+            "Replies per agent",
+            "Public replies sent by each agent in the range (top 50).",
             (
                 SQL(f"""
-                SELECT actor_id AS agent, count() AS replies
-                FROM events
-                WHERE event_type = 'AgentReplied' AND $__timeFilter(occurred_at)
-                  AND tenant_id = ${{tenant:singlequote}} AND {T_IDS}
+                SELECT agent_id AS agent, count() AS replies
+                FROM agent_activity FINAL
+                WHERE activity = 'replied' AND $__timeFilter(occurred_at) AND {F}
                 GROUP BY agent ORDER BY replies DESC, agent LIMIT 50
             """),
             ),
@@ -208,14 +216,8 @@ ANALYSTS = DashboardSpec(
             "SELECT DISTINCT tenant_id FROM tickets ORDER BY tenant_id",
             multi=False,
         ),
-        Variable(
-            "channel", "Channel", "SELECT DISTINCT toString(channel) AS c FROM tickets ORDER BY c"
-        ),
-        Variable(
-            "priority",
-            "Priority",
-            "SELECT DISTINCT toString(priority) AS p FROM tickets ORDER BY p",
-        ),
+        Variable("channel", "Channel", "SELECT DISTINCT channel FROM tickets ORDER BY channel"),
+        Variable("priority", "Priority", "SELECT DISTINCT priority FROM tickets ORDER BY priority"),
     ),
     tags=("ticketstream", "analysts"),
     time_from="now-7d",

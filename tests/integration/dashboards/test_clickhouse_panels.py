@@ -18,7 +18,9 @@ from dashboards.grafana.queries import (
 )
 from schemas.records import Channel, Priority
 
-DDL = Path(__file__).with_name("analyst_tables.sql")
+REPO = Path(__file__).resolve().parents[3]
+MIGRATIONS = REPO / "projections" / "migrations"
+STAND_IN = Path(__file__).with_name("analyst_tables.sql")
 NOW = int(time.time())
 H = 3600
 VARIABLES = {
@@ -27,34 +29,57 @@ VARIABLES = {
     "priority": [p.value for p in Priority],
 }
 
+TICKET_COLS = (
+    "ticket_id", "version", "tenant_id", "customer_id", "channel", "priority", "status",
+    "assignee_id", "created_at", "updated_at", "solved_at",
+)  # fmt: skip
 TICKETS = [
-    # tenant, ticket, customer, channel, priority, status, assignee, opened, solved, version
-    ("acme", "T1", "C1", "line", "high", "new", None, NOW - 2 * H, None, 1),
-    ("acme", "T1", "C1", "line", "high", "open", "A1", NOW - 2 * H, None, 2),  # replaces v1
-    ("acme", "T2", "C2", "email", "normal", "solved", "A2", NOW - 3 * H, NOW - H, 3),
-    ("acme", "T3", "C1", "line", "urgent", "new", None, NOW - H, None, 1),
-    ("other", "T9", "C9", "line", "low", "open", "A9", NOW - H, None, 1),  # another tenant
+    ("T1", 1, "acme", "C1", "line", "high", "new", "", NOW - 2 * H, NOW - 2 * H, None),
+    ("T1", 2, "acme", "C1", "line", "high", "open", "A1", NOW - 2 * H, NOW - H, None),  # wins
+    ("T2", 3, "acme", "C2", "email", "normal", "solved", "A2", NOW - 3 * H, NOW - H, NOW - H),
+    ("T3", 1, "acme", "C1", "line", "urgent", "new", "", NOW - H, NOW - H, None),
+    ("T9", 1, "other", "C9", "line", "low", "open", "A9", NOW - H, NOW - H, None),  # other tenant
 ]
+TIMER_COLS = (
+    "ticket_id", "metric", "instance", "version", "tenant_id", "policy_id", "priority",
+    "channel", "target_seconds", "state", "started_at", "due_at", "business_elapsed_seconds",
+    "calendar_elapsed_seconds", "breached", "fulfilled", "breached_at", "fulfilled_at",
+    "updated_at",
+)  # fmt: skip
 SLA_TIMERS = [
-    # tenant, ticket, metric, instance, policy, priority, target, started, business, calendar,
-    # breached, fulfilled, version
-    ("acme", "T1", "first_reply_time", 1, "P", "high", 3600, NOW - 2 * H, 600, 600, 0, 1, 2),
-    ("acme", "T2", "first_reply_time", 1, "P", "normal", 3600, NOW - 3 * H, 7200, 7200, 1, 1, 2),
-    ("acme", "T3", "first_reply_time", 1, "P", "urgent", 900, NOW - H, 0, 0, 0, 0, 1),  # running
+    # T1 answered after 600 business seconds of 3600: met
+    ("T1", "first_reply_time", 1, 5, "acme", "P", "high", "line", 3600, "fulfilled",
+     NOW - 2 * H, NOW - H, 600, 600, 0, 1, None, NOW - 2 * H + 600, NOW - 2 * H + 600),
+    # T2 breached at 3600, answered at 7200
+    ("T2", "first_reply_time", 1, 6, "acme", "P", "normal", "email", 3600, "fulfilled",
+     NOW - 3 * H, NOW - 2 * H, 7200, 7200, 1, 1, NOW - 2 * H, NOW - H, NOW - H),
+    # T3 still running: not counted in achievement
+    ("T3", "first_reply_time", 1, 1, "acme", "P", "urgent", "line", 900, "running",
+     NOW - H, NOW - H + 900, 0, 0, 0, 0, None, None, NOW - H),
+]  # fmt: skip
+ACTIVITY_COLS = (
+    "event_id", "agent_id", "activity", "ticket_id", "channel", "priority", "occurred_at",
+    "tenant_id",
+)  # fmt: skip
+ACTIVITY = [
+    ("e1", "A1", "replied", "T1", "line", "high", NOW - 2 * H + 600, "acme"),
+    ("e2", "A2", "replied", "T2", "email", "normal", NOW - H, "acme"),
+    ("e3", "A2", "assigned", "T2", "email", "normal", NOW - 3 * H, "acme"),
 ]
-EVENTS = [
-    ("e1", "AgentReplied", "acme", "T1", NOW - 2 * H + 600, "agent", "A1"),
-    ("e2", "AgentReplied", "acme", "T2", NOW - H, "agent", "A2"),
-    ("e3", "TicketOpened", "acme", "T3", NOW - H, "customer", "C1"),
-]
+ROWS = {
+    "tickets": (TICKET_COLS, TICKETS),
+    "sla_timers": (TIMER_COLS, SLA_TIMERS),
+    "agent_activity": (ACTIVITY_COLS, ACTIVITY),
+}
 
 
 def statements(db: str) -> list[str]:
-    """The DDL file's statements for database ``db`` (comment lines dropped)."""
-    text = "\n".join(
-        line for line in DDL.read_text().splitlines() if not line.strip().startswith("--")
-    )
-    return [s.strip() for s in text.format(db=db).split(";") if s.strip()]
+    """The projections' migrations (or the stand-in while they are absent) for database
+    ``db``, one statement each, comment lines dropped."""
+    files = sorted(MIGRATIONS.glob("*.sql")) if MIGRATIONS.is_dir() else []
+    text = "\n".join(f.read_text() for f in (files or [STAND_IN]))
+    text = "\n".join(line for line in text.splitlines() if not line.strip().startswith("--"))
+    return [s.strip() for s in text.replace("{db}", db).split(";") if s.strip()]
 
 
 def all_queries() -> list[PanelQuery]:
@@ -81,9 +106,8 @@ def analyst_db(stack, unique_name):
     try:
         for stmt in statements(db):
             admin.execute(stmt)
-        admin.execute(f"INSERT INTO {db}.tickets VALUES", TICKETS)
-        admin.execute(f"INSERT INTO {db}.sla_timers VALUES", SLA_TIMERS)
-        admin.execute(f"INSERT INTO {db}.events VALUES", EVENTS)
+        for table, (cols, rows) in ROWS.items():
+            admin.execute(f"INSERT INTO {db}.{table} ({', '.join(cols)}) VALUES", rows)
         client = Client(host=stack.clickhouse_host, port=stack.clickhouse_port, database=db)
         yield client
         client.disconnect()
@@ -134,9 +158,8 @@ def test_every_analyst_query_runs_on_the_current_engine(tmp_path) -> None:
             return ", ".join("(" + ", ".join(lit(v) for v in r) + ")" for r in rows)
 
         # DateTime columns take unix seconds in VALUES on both engines.
-        s.query(f"INSERT INTO analyst.tickets VALUES {values(TICKETS)}")
-        s.query(f"INSERT INTO analyst.sla_timers VALUES {values(SLA_TIMERS)}")
-        s.query(f"INSERT INTO analyst.events VALUES {values(EVENTS)}")
+        for table, (cols, rows) in ROWS.items():
+            s.query(f"INSERT INTO analyst.{table} ({', '.join(cols)}) VALUES {values(rows)}")
         s.query("USE analyst")
         for q in all_queries():
             assert _chdb_rows(s, expanded(q)), f"{q.dashboard} / {q.panel}: no rows on chdb"
