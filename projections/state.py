@@ -1,0 +1,206 @@
+"""Folded state the projector keeps per ticket and per SLA timer (the ``tickets`` and
+``sla_timers`` rows), and how each event moves it. Pure: no I/O, no clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from schemas import records as r
+
+TICKET_COLUMNS = (
+    "ticket_id", "version", "tenant_id", "customer_id", "channel", "priority", "status",
+    "group_name", "assignee_id", "tags", "by_customer", "follow_up_of", "merged_into",
+    "escalation_tier", "reopen_count", "csat_score", "created_at", "updated_at",
+    "first_reply_at", "solved_at",
+)  # fmt: skip
+
+TIMER_COLUMNS = (
+    "ticket_id", "metric", "instance", "version", "tenant_id", "policy_id", "priority", "channel",
+    "target_seconds", "business_hours", "state", "started_at", "due_at",
+    "business_elapsed_seconds", "calendar_elapsed_seconds", "breached", "fulfilled",
+    "breached_at", "fulfilled_at", "updated_at",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class TicketState:
+    ticket_id: str
+    version: int
+    tenant_id: str
+    customer_id: str
+    channel: str
+    priority: str
+    status: str
+    group_name: str
+    assignee_id: str
+    tags: tuple[str, ...]
+    by_customer: int
+    follow_up_of: str
+    merged_into: str
+    escalation_tier: int
+    reopen_count: int
+    csat_score: int
+    created_at: datetime
+    updated_at: datetime
+    first_reply_at: datetime | None
+    solved_at: datetime | None
+
+    def row(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, c) for c in TICKET_COLUMNS)
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> TicketState:
+        values = dict(zip(TICKET_COLUMNS, row, strict=True))
+        values["tags"] = tuple(values["tags"])
+        return cls(**values)
+
+
+def blank_ticket(ticket_id: str, env: r.Envelope) -> TicketState:
+    """State of a ticket first seen through an event other than TicketOpened."""
+    return TicketState(
+        ticket_id, 0, env.tenant_id, "", "", "", "", "", "", (), 0, "", "", 1, 0, 0,
+        env.occurred_at, env.occurred_at, None, None,
+    )  # fmt: skip
+
+
+def evolve_ticket(state: TicketState | None, event: Any) -> TicketState:
+    """The ticket's state after ``event`` (a ticket event; never raises: events are facts)."""
+    env: r.Envelope = event.envelope
+    at = env.occurred_at
+    s = state if state is not None else blank_ticket(event.ticket_id, env)
+    s = replace(s, version=env.aggregate_version, updated_at=at)
+    match event:
+        case r.TicketOpened():
+            return replace(
+                s,
+                customer_id=event.customer_id,
+                channel=event.channel.value,
+                priority=event.priority.value,
+                status=r.TicketStatus.NEW.value,
+                group_name=event.group or "",
+                tags=tuple(event.tags),
+                by_customer=int(event.by_customer),
+                follow_up_of=event.follow_up_of or "",
+                created_at=at,
+            )
+        case r.AgentReplied() if env.actor.kind is r.ActorKind.AGENT and s.first_reply_at is None:
+            return replace(s, first_reply_at=at)
+        case r.TicketAssigned():
+            return replace(s, assignee_id=event.agent_id)
+        case r.TicketUnassigned():
+            return replace(s, assignee_id="")
+        case r.TicketStatusChanged():
+            solved = event.to_status is r.TicketStatus.SOLVED
+            return replace(s, status=event.to_status.value, solved_at=at if solved else s.solved_at)
+        case r.TicketPriorityChanged():
+            return replace(s, priority=event.to_priority.value)
+        case r.TicketGroupChanged():
+            return replace(s, group_name=event.to_group)
+        case r.TicketTagsChanged():
+            return replace(s, tags=tuple(event.tags))
+        case r.TicketEscalated():
+            return replace(s, escalation_tier=event.to_tier, group_name=event.to_group)
+        case r.TicketMerged():
+            return replace(s, merged_into=event.into_ticket_id)
+        case r.TicketReopened():
+            return replace(
+                s, reopen_count=s.reopen_count + 1, status=r.TicketStatus.OPEN.value, solved_at=None
+            )
+        case r.FollowUpTicketOpened():
+            return replace(s, follow_up_of=event.follow_up_of)
+        case r.CsatReceived():
+            return replace(s, csat_score=event.score)
+    return s
+
+
+@dataclass(frozen=True, slots=True)
+class TimerState:
+    ticket_id: str
+    metric: str
+    instance: int
+    version: int
+    tenant_id: str
+    policy_id: str
+    priority: str
+    channel: str
+    target_seconds: int
+    business_hours: int
+    state: str
+    started_at: datetime
+    due_at: datetime
+    business_elapsed_seconds: int
+    calendar_elapsed_seconds: int
+    breached: int
+    fulfilled: int
+    breached_at: datetime | None
+    fulfilled_at: datetime | None
+    updated_at: datetime
+
+    def row(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, c) for c in TIMER_COLUMNS)
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> TimerState:
+        return cls(**dict(zip(TIMER_COLUMNS, row, strict=True)))
+
+
+TimerKey = tuple[str, str, int]
+TIMER_EVENTS = (
+    r.SlaTimerStarted, r.SlaTimerResumed, r.SlaTimerPaused, r.SlaWarning, r.SlaBreached,
+    r.SlaTimerFulfilled,
+)  # fmt: skip
+_RANK = {cls: i for i, cls in enumerate(TIMER_EVENTS)}
+
+
+def timer_key(event: Any) -> TimerKey:
+    return (event.ticket_id, event.metric.value, event.instance)
+
+
+def timer_version(event: Any) -> int:
+    """Order of SLA facts on one timer: event time (ms), then the fact's rank (a breach and a
+    fulfilment in the same millisecond: the fulfilment is later)."""
+    ms = int(event.envelope.occurred_at.timestamp() * 1000)
+    return ms * 8 + _RANK[type(event)]
+
+
+def evolve_timer(state: TimerState | None, event: Any, channel: str) -> TimerState:
+    """The timer's state after ``event`` (one of TIMER_EVENTS); ``channel`` is the ticket's."""
+    env: r.Envelope = event.envelope
+    at = env.occurred_at
+    s = state or TimerState(
+        event.ticket_id, event.metric.value, event.instance, 0, env.tenant_id, "", "", channel,
+        0, 0, "running", at, at, 0, 0, 0, 0, None, None, at,
+    )  # fmt: skip
+    s = replace(s, version=timer_version(event), updated_at=at, channel=s.channel or channel)
+    if hasattr(event, "policy_id"):
+        s = replace(s, policy_id=event.policy_id, priority=event.priority.value)
+    if hasattr(event, "target_seconds"):
+        s = replace(s, target_seconds=event.target_seconds)
+    if hasattr(event, "due_at"):
+        s = replace(s, due_at=event.due_at)
+    if hasattr(event, "business_elapsed_seconds"):
+        s = replace(
+            s,
+            business_elapsed_seconds=event.business_elapsed_seconds,
+            calendar_elapsed_seconds=event.calendar_elapsed_seconds,
+        )
+    match event:
+        case r.SlaTimerStarted():
+            return replace(s, state="running", business_hours=int(event.business_hours))
+        case r.SlaTimerPaused():
+            return replace(s, state="paused")
+        case r.SlaTimerResumed():
+            return replace(s, state="running")
+        case r.SlaBreached():
+            return replace(s, state="breached", breached=1, breached_at=s.breached_at or at)
+        case r.SlaTimerFulfilled():
+            return replace(
+                s,
+                state="fulfilled",
+                fulfilled=1,
+                fulfilled_at=at,
+                breached=max(s.breached, int(event.breached)),
+            )
+    return s
