@@ -1,0 +1,1 @@
+"""Thin Faust agents, one per module (verb-phrase names); ``streams.app`` imports them all."""

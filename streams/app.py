@@ -1,0 +1,83 @@
+"""The Faust app ``app``, its topics, and the discovery of every agent in ``streams/agents/``.
+
+No business logic lives here: agents (``streams/agents/``) decode, call the pure domain
+(``streams/domain/``) and send what it returns. The app id and the topic/table names are
+persistent API (changelog topics are named ``<app id>-<table>-changelog``).
+
+Every topic carries raw bytes: agents decode with ``schemas.codec.decode`` and the record's
+position, so an undecodable record can be dead-lettered with its topic/partition/offset.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import faust
+
+from schemas import topics as names
+from streams.settings import StreamsSettings
+from ticketstream.observability.faust_sensor import setup_faust_metrics
+from ticketstream.settings import Settings
+
+settings = Settings()  # type: ignore[call-arg]
+streams_settings = StreamsSettings()  # type: ignore[call-arg]
+
+app = faust.App(
+    streams_settings.streams_app_id,
+    broker=[f"kafka://{b.strip()}" for b in settings.kafka_bootstrap.split(",")],
+    store=f"{streams_settings.streams_store}://",
+    datadir=str(streams_settings.datadir(settings.worker_web_port)),
+    web_port=settings.worker_web_port,
+    web_host="127.0.0.1",
+    topic_partitions=streams_settings.streams_topic_partitions,
+    topic_replication_factor=streams_settings.streams_replication_factor,
+    topic_allow_declare=True,
+    key_serializer="raw",
+    value_serializer="raw",
+    producer_acks=-1,
+    table_cleanup_interval=3600.0,
+    consumer_auto_offset_reset="earliest",
+)
+setup_faust_metrics(app)
+
+
+def _topic(name: str, *, partitions: int | None = None) -> faust.TopicT:
+    return app.topic(
+        streams_settings.topic(name),
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=partitions or streams_settings.streams_topic_partitions,
+    )
+
+
+channel_messages_topic = _topic(names.CHANNEL_MESSAGES)
+channel_deliveries_topic = _topic(names.CHANNEL_DELIVERIES)
+ticket_commands_topic = _topic(names.TICKET_COMMANDS)
+ticket_events_topic = _topic(names.TICKET_EVENTS)
+customer_commands_topic = _topic(names.CUSTOMER_COMMANDS)
+customer_events_topic = _topic(names.CUSTOMER_EVENTS)
+agent_commands_topic = _topic(names.AGENT_COMMANDS)
+agent_events_topic = _topic(names.AGENT_EVENTS)
+sla_commands_topic = _topic(names.SLA_COMMANDS)
+sla_events_topic = _topic(names.SLA_EVENTS)
+sla_ticks_topic = _topic(names.SLA_TICKS)
+dead_letter_topic = _topic(names.DEAD_LETTER)
+
+
+def discover_agents() -> list[str]:
+    """Import every module of ``streams.agents`` (each registers its agents/tables/views on
+    ``app``); returns the module names in import order."""
+    import streams.agents as package
+
+    found = []
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{package.__name__}.{info.name}")
+            found.append(info.name)
+    return found
+
+
+AGENT_MODULES = discover_agents()

@@ -1,0 +1,39 @@
+"""``ticketstream worker``: run the Faust worker of ``streams.app``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = subparsers.add_parser(
+        "worker",
+        help="run a Faust worker (threading, tickets, routing, SLA timers, read/command API)",
+        description="Run a Faust worker of streams.app. Settings: TICKETSTREAM_KAFKA_BOOTSTRAP, "
+        "TICKETSTREAM_WORKER_WEB_PORT, TICKETSTREAM_STREAMS_* (see streams/settings.py).",
+    )
+    p.add_argument("--loglevel", "-l", default="warning", help="log level (default warning)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from streams.settings import load_streams_settings
+    from ticketstream.settings import load_settings
+
+    settings = load_settings()  # validate first: a bad setting is a one-line error, not a trace
+    load_streams_settings()
+    from streams.app import app
+
+    sys.argv = [
+        "ticketstream-worker",
+        "worker",
+        "--loglevel",
+        args.loglevel,
+        "--web-port",
+        str(settings.worker_web_port),
+        "--web-host",
+        "127.0.0.1",
+    ]
+    app.main()
+    return 0  # pragma: no cover - app.main() exits
