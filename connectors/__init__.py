@@ -1,1 +1,1 @@
-"""Channel adapters: inbound webhooks and polling, signature checks, normalisation; outbound senders."""
+"""Channel adapters: inbound webhooks and polling (verify, normalise, produce) and outbound senders."""

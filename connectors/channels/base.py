@@ -1,0 +1,218 @@
+"""What every channel adapter shares: the request/result shapes, errors, and event construction."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from schemas.records import (
+    Actor,
+    ActorKind,
+    Attachment,
+    Channel,
+    ChannelMessageReceived,
+    Envelope,
+)
+
+# Namespace of the deterministic event ids: uuid5(EVENT_NAMESPACE, "<channel>:<dedup key>").
+EVENT_NAMESPACE = uuid.UUID("6b1f3c2e-2d55-4c3e-9a59-2f0b6f0d7c11")
+
+
+class ChannelError(Exception):
+    """A webhook request we refuse. ``status`` is the HTTP answer, ``reason`` a small fixed metric
+    label (bad_signature, missing_header, stale_timestamp, malformed, too_large, wrong_object, …),
+    ``message`` one sentence saying what was wrong and what to do (never secrets or bodies)."""
+
+    def __init__(self, status: int, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+        self.message = message
+
+
+def missing_header(name: str, channel: str) -> ChannelError:
+    return ChannelError(
+        401,
+        "missing_header",
+        f"{channel} webhook without the {name} header; configure the platform to sign requests",
+    )
+
+
+def bad_signature(what: str, channel: str, fix: str) -> ChannelError:
+    return ChannelError(
+        401, "bad_signature", f"{channel} webhook {what} does not match the body; {fix}"
+    )
+
+
+def malformed(channel: str, detail: str) -> ChannelError:
+    return ChannelError(400, "malformed", f"{channel} webhook body is not valid: {detail}")
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRequest:
+    """A received HTTP request. ``headers`` keys are lower-case; ``body`` the raw bytes."""
+
+    method: str
+    headers: Mapping[str, str]
+    query: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookResult:
+    """What to answer once ``messages`` are durably stored."""
+
+    messages: tuple[ChannelMessageReceived, ...] = ()
+    body: bytes = b"OK"
+    content_type: str = "text/plain"
+    status: int = 200
+
+
+@dataclass(frozen=True, slots=True)
+class NormalisedMessage:
+    """The channel-specific part of a ChannelMessageReceived."""
+
+    channel: Channel
+    account_id: str
+    external_conversation_id: str
+    external_user_id: str
+    external_message_id: str
+    dedup_key: str
+    text: str
+    sent_at: datetime
+    attachments: tuple[Attachment, ...] = ()
+    customer_display_name: str | None = None
+    subject: str | None = None
+    thread_refs: tuple[str, ...] = ()
+    ticket_hint: str | None = None
+    reply_context: dict[str, str] = field(default_factory=dict)
+    reply_context_expires_at: datetime | None = None
+
+
+def event_id_for(channel: Channel, dedup_key: str) -> str:
+    """Deterministic event id: the same platform message always yields the same id."""
+    return str(uuid.uuid5(EVENT_NAMESPACE, f"{channel.value}:{dedup_key}"))
+
+
+def conversation_key(channel: Channel, account_id: str, conversation_id: str) -> str:
+    return f"{channel.value}:{account_id}:{conversation_id}"
+
+
+def to_event(
+    m: NormalisedMessage, *, received_at: datetime, tenant_id: str
+) -> ChannelMessageReceived:
+    """Wrap a normalised message in its envelope (aggregate = the conversation, version 1)."""
+    key = conversation_key(m.channel, m.account_id, m.external_conversation_id)
+    event_id = event_id_for(m.channel, m.dedup_key)
+    return ChannelMessageReceived(
+        envelope=Envelope(
+            event_id=event_id,
+            occurred_at=m.sent_at,
+            recorded_at=received_at,
+            aggregate_id=key,
+            aggregate_version=1,
+            causation_id=f"{m.channel.value}:{m.dedup_key}",
+            correlation_id=event_id,
+            actor=Actor(ActorKind.CUSTOMER, f"{m.channel.value}:{m.external_user_id}"),
+            tenant_id=tenant_id,
+        ),
+        channel=m.channel,
+        account_id=m.account_id,
+        external_conversation_id=m.external_conversation_id,
+        external_user_id=m.external_user_id,
+        external_message_id=m.external_message_id,
+        dedup_key=m.dedup_key,
+        conversation_key=key,
+        text=m.text,
+        sent_at=m.sent_at,
+        attachments=m.attachments,
+        customer_display_name=m.customer_display_name,
+        subject=m.subject,
+        thread_refs=m.thread_refs,
+        ticket_hint=m.ticket_hint,
+        reply_context=dict(m.reply_context),
+        reply_context_expires_at=m.reply_context_expires_at,
+    )
+
+
+# ---------------------------------------------------------------- small parsing helpers
+def parse_json(channel: str, body: bytes) -> Any:
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise malformed(channel, f"not UTF-8 JSON ({type(exc).__name__})") from None
+
+
+def obj(value: Any, channel: str, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise malformed(channel, f"{what} must be an object")
+    return value
+
+
+def arr(value: Any, channel: str, what: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise malformed(channel, f"{what} must be an array")
+    return value
+
+
+def text_of(value: Any, channel: str, what: str, *, required: bool = True) -> str:
+    """A string field; integers are accepted and kept exact (64-bit ids arrive as JSON numbers)."""
+    if isinstance(value, bool):
+        raise malformed(channel, f"{what} must be a string")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str) and (value or not required):
+        return value
+    if value is None and not required:
+        return ""
+    raise malformed(channel, f"{what} is missing or not a string")
+
+
+MAX_EPOCH_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z
+
+
+def from_epoch(value: Any, channel: str, what: str, *, millis: bool) -> datetime:
+    """A UTC datetime from Unix seconds or milliseconds (int, or a string of digits)."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise malformed(channel, f"{what} must be a non-negative Unix timestamp")
+    seconds = value / 1000 if millis else value
+    if seconds > MAX_EPOCH_SECONDS:
+        raise malformed(channel, f"{what}={value} is beyond year 9999")
+    # Exact milliseconds (Avro timestamp-millis): build from integers, not float seconds.
+    ms = value if millis else value * 1000
+    return datetime.fromtimestamp(ms // 1000, tz=UTC).replace(microsecond=(ms % 1000) * 1000)
+
+
+def hmac_sha256(key: bytes, msg: bytes) -> bytes:
+    return hmac.new(key, msg, hashlib.sha256).digest()
+
+
+def same(a: str | bytes, b: str | bytes) -> bool:
+    """Constant-time compare of two ASCII strings/bytes (False for non-ASCII input)."""
+    try:
+        ab = a.encode("ascii") if isinstance(a, str) else a
+        bb = b.encode("ascii") if isinstance(b, str) else b
+    except UnicodeEncodeError:
+        return False
+    return hmac.compare_digest(ab, bb)
+
+
+def sub(d: dict[str, Any], key: str) -> dict[str, Any]:
+    """``d[key]`` when it is an object, else an empty one (for optional nested objects)."""
+    v = d.get(key)
+    return v if isinstance(v, dict) else {}
+
+
+def opt_str(d: dict[str, Any], key: str) -> str | None:
+    v = d.get(key)
+    return v if isinstance(v, str) else None

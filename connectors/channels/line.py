@@ -1,0 +1,147 @@
+"""LINE Messaging API webhooks (channels.md §1).
+
+Signature: ``x-line-signature`` = Base64(HMAC-SHA256(channel secret, raw body)).
+Dedup key: ``<destination>:<webhookEventId>`` (unchanged on redelivery). Timestamps in ms.
+An empty ``events`` array is the console's "Verify" call and gets a 200 with no event.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime, timedelta
+from typing import Any
+
+from connectors.channels.base import (
+    ChannelError,
+    NormalisedMessage,
+    WebhookRequest,
+    WebhookResult,
+    arr,
+    bad_signature,
+    from_epoch,
+    hmac_sha256,
+    malformed,
+    missing_header,
+    obj,
+    parse_json,
+    same,
+    sub,
+    text_of,
+    to_event,
+)
+from schemas.records import Attachment, Channel
+
+NAME = "LINE"
+REPLY_TOKEN_LIFETIME = timedelta(minutes=1)  # "Reply tokens must be used within one minute"
+MEDIA = {"image", "video", "audio", "file"}
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The ``x-line-signature`` value for ``body``."""
+    return base64.b64encode(hmac_sha256(secret.encode("utf-8"), body)).decode("ascii")
+
+
+def verify(secret: str, req: WebhookRequest) -> None:
+    got = req.headers.get("x-line-signature")
+    if got is None:
+        raise missing_header("x-line-signature", NAME)
+    if not same(sign(secret, req.body), got):
+        raise bad_signature(
+            "x-line-signature", NAME, "check TICKETSTREAM_LINE_CHANNEL_SECRET against the console"
+        )
+
+
+def handle(
+    req: WebhookRequest, *, secret: str, received_at: datetime, tenant_id: str
+) -> WebhookResult:
+    """Verify and normalise one LINE webhook request."""
+    if req.method != "POST":
+        raise ChannelError(405, "method", "LINE webhooks are POST requests")
+    verify(secret, req)
+    doc = obj(parse_json(NAME, req.body), NAME, "the body")
+    destination = text_of(doc.get("destination"), NAME, "destination")
+    out = []
+    for i, raw in enumerate(arr(doc.get("events"), NAME, "events")):
+        ev = obj(raw, NAME, f"events[{i}]")
+        m = _message(ev, destination, i)
+        if m is not None:
+            out.append(to_event(m, received_at=received_at, tenant_id=tenant_id))
+    return WebhookResult(tuple(out))
+
+
+def _message(ev: dict[str, Any], destination: str, i: int) -> NormalisedMessage | None:
+    if ev.get("type") != "message":
+        return None  # follow, unfollow, postback, … are not customer messages
+    where = f"events[{i}]"
+    event_id = text_of(ev.get("webhookEventId"), NAME, f"{where}.webhookEventId")
+    sent_at = from_epoch(ev.get("timestamp"), NAME, f"{where}.timestamp", millis=True)
+    source = obj(ev.get("source"), NAME, f"{where}.source")
+    user = text_of(source.get("userId"), NAME, f"{where}.source.userId", required=False)
+    kind = source.get("type")
+    if kind == "group":
+        conv = text_of(source.get("groupId"), NAME, f"{where}.source.groupId")
+    elif kind == "room":
+        conv = text_of(source.get("roomId"), NAME, f"{where}.source.roomId")
+    elif kind == "user":
+        conv = text_of(source.get("userId"), NAME, f"{where}.source.userId")
+    else:
+        raise malformed(NAME, f"{where}.source.type {kind!r} is not user, group or room")
+    msg = obj(ev.get("message"), NAME, f"{where}.message")
+    msg_id = text_of(msg.get("id"), NAME, f"{where}.message.id")
+    mtype = text_of(msg.get("type"), NAME, f"{where}.message.type")
+    text = ""
+    attachments: list[Attachment] = []
+    if mtype == "text":
+        text = text_of(msg.get("text"), NAME, f"{where}.message.text", required=False)
+    elif mtype in MEDIA:
+        provider = sub(msg, "contentProvider")
+        url = provider.get("originalContentUrl") if provider.get("type") == "external" else None
+        size = msg.get("fileSize")
+        attachments.append(
+            Attachment(
+                kind=mtype,
+                url=url if isinstance(url, str) else None,
+                external_id=msg_id,  # content via GET api-data.line.me/v2/bot/message/{id}/content
+                file_name=msg.get("fileName") if isinstance(msg.get("fileName"), str) else None,
+                size_bytes=size if isinstance(size, int) and not isinstance(size, bool) else None,
+            )
+        )
+    elif mtype == "sticker":
+        attachments.append(
+            Attachment(
+                kind="sticker",
+                external_id=f"{msg.get('packageId', '')}/{msg.get('stickerId', '')}",
+            )
+        )
+    elif mtype == "location":
+        text = " ".join(str(msg[k]) for k in ("title", "address") if isinstance(msg.get(k), str))
+        attachments.append(
+            Attachment(kind="location", url=f"geo:{msg.get('latitude')},{msg.get('longitude')}")
+        )
+    else:
+        attachments.append(Attachment(kind="other", external_id=msg_id))
+    reply_context = {"to": conv}
+    expires = None
+    token = ev.get("replyToken")
+    redelivered = bool(
+        obj(ev.get("deliveryContext") or {}, NAME, "deliveryContext").get("isRedelivery")
+    )
+    # A redelivered event's reply token may already be spent: answer those with push.
+    if isinstance(token, str) and token and not redelivered and ev.get("mode") != "standby":
+        reply_context["reply_token"] = token
+        expires = sent_at + REPLY_TOKEN_LIFETIME
+    if ev.get("mode") == "standby":
+        reply_context["mode"] = "standby"
+    return NormalisedMessage(
+        channel=Channel.LINE,
+        account_id=destination,
+        external_conversation_id=conv,
+        external_user_id=user or conv,
+        external_message_id=msg_id,
+        dedup_key=f"{destination}:{event_id}",
+        text=text,
+        sent_at=sent_at,
+        attachments=tuple(attachments),
+        reply_context=reply_context,
+        reply_context_expires_at=expires,
+    )
