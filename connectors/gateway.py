@@ -1,0 +1,294 @@
+"""The channel gateway: one aiohttp route per channel.
+
+Per request: size limit (413) → verify + normalise (pure adapter; 4xx with a sentence) → drop
+messages whose dedup key is already stored → produce every new message with acks=all on an
+idempotent producer and await the acks → only then answer 2xx. No ack within
+``gateway_produce_timeout`` (broker down, …) → 503, so the platform retries. A send still in
+flight when we answered 503 is not abandoned: a retry of the same message waits for it rather
+than producing a second copy, and when it lands its key joins the dedup cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from aiohttp import web
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from connectors import metrics
+from connectors.channels import api, dingtalk, line, meta, telegram, wechat
+from connectors.channels.base import ChannelError, WebhookRequest, WebhookResult
+from connectors.dedup import DedupCache, dedup_id
+from connectors.settings import ConnectorSettings
+from schemas.codec import encode
+from schemas.records import Channel, ChannelMessageReceived
+from schemas.topics import CHANNEL_MESSAGES
+
+log = logging.getLogger(__name__)
+
+Adapter = Callable[[WebhookRequest, datetime], WebhookResult]
+
+ROUTES: dict[str, Channel] = {
+    "/webhooks/line": Channel.LINE,
+    "/webhooks/messenger": Channel.MESSENGER,
+    "/webhooks/instagram": Channel.INSTAGRAM,
+    "/webhooks/whatsapp": Channel.WHATSAPP,
+    "/webhooks/telegram": Channel.TELEGRAM,
+    "/webhooks/dingtalk": Channel.DINGTALK,
+    "/webhooks/wechat": Channel.WECHAT,
+    "/webhooks/api": Channel.API,
+    "/webhooks/webchat": Channel.WEBCHAT,
+}
+WECHAT_BUDGET = 4.0  # seconds: answer before WeChat's 5-second cut-off (channels.md §5)
+
+
+class NotConfigured(ChannelError):
+    def __init__(self, channel: Channel, variable: str) -> None:
+        super().__init__(
+            503, "not_configured", f"the {channel.value} route is disabled: set {variable}"
+        )
+
+
+def adapters(s: ConnectorSettings, tenant_id: str) -> dict[Channel, Adapter]:
+    """The verified-and-normalising function of every channel, bound to its secrets."""
+
+    def secret(value: str, channel: Channel, variable: str) -> str:
+        if not value:
+            raise NotConfigured(channel, variable)
+        return value
+
+    def line_(r: WebhookRequest, now: datetime) -> WebhookResult:
+        key = secret(
+            s.line_channel_secret.get_secret_value(),
+            Channel.LINE,
+            "TICKETSTREAM_LINE_CHANNEL_SECRET",
+        )
+        return line.handle(r, secret=key, received_at=now, tenant_id=tenant_id)
+
+    def meta_(channel: Channel) -> Adapter:
+        def run(r: WebhookRequest, now: datetime) -> WebhookResult:
+            app = s.meta_app_secret.get_secret_value()
+            tok = s.meta_verify_token.get_secret_value()
+            secret(
+                app if r.method != "GET" else tok,
+                channel,
+                "TICKETSTREAM_META_APP_SECRET and TICKETSTREAM_META_VERIFY_TOKEN",
+            )
+            return meta.handle(
+                r,
+                channel=channel,
+                app_secret=app,
+                verify_token=tok,
+                received_at=now,
+                tenant_id=tenant_id,
+            )
+
+        return run
+
+    def telegram_(r: WebhookRequest, now: datetime) -> WebhookResult:
+        tok = secret(
+            s.telegram_secret_token.get_secret_value(),
+            Channel.TELEGRAM,
+            "TICKETSTREAM_TELEGRAM_SECRET_TOKEN",
+        )
+        bot_id = s.telegram_bot_token.get_secret_value().split(":", 1)[0] or "bot"
+        return telegram.handle(
+            r, secret_token=tok, bot_id=bot_id, received_at=now, tenant_id=tenant_id
+        )
+
+    def dingtalk_(r: WebhookRequest, now: datetime) -> WebhookResult:
+        key = secret(
+            s.dingtalk_app_secret.get_secret_value(),
+            Channel.DINGTALK,
+            "TICKETSTREAM_DINGTALK_APP_SECRET",
+        )
+        return dingtalk.handle(r, app_secret=key, now=now, tenant_id=tenant_id)
+
+    def wechat_(r: WebhookRequest, now: datetime) -> WebhookResult:
+        tok = secret(s.wechat_token.get_secret_value(), Channel.WECHAT, "TICKETSTREAM_WECHAT_TOKEN")
+        return wechat.handle(r, token=tok, received_at=now, tenant_id=tenant_id)
+
+    def api_(channel: Channel) -> Adapter:
+        def run(r: WebhookRequest, now: datetime) -> WebhookResult:
+            key = secret(s.api_secret.get_secret_value(), channel, "TICKETSTREAM_API_SECRET")
+            return api.handle(r, channel=channel, secret=key, now=now, tenant_id=tenant_id)
+
+        return run
+
+    return {
+        Channel.LINE: line_,
+        Channel.MESSENGER: meta_(Channel.MESSENGER),
+        Channel.INSTAGRAM: meta_(Channel.INSTAGRAM),
+        Channel.WHATSAPP: meta_(Channel.WHATSAPP),
+        Channel.TELEGRAM: telegram_,
+        Channel.DINGTALK: dingtalk_,
+        Channel.WECHAT: wechat_,
+        Channel.API: api_(Channel.API),
+        Channel.WEBCHAT: api_(Channel.WEBCHAT),
+    }
+
+
+@dataclass
+class Gateway:
+    """The HTTP side. ``producer`` must be started; ``dedup`` may be warmed by a TopicTail."""
+
+    settings: ConnectorSettings
+    producer: AIOKafkaProducer
+    dedup: DedupCache
+    tenant_id: str = "default"
+    topic: str = CHANNEL_MESSAGES
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+    def __post_init__(self) -> None:
+        self._adapters = adapters(self.settings, self.tenant_id)
+        self._pending: dict[str, asyncio.Future[None]] = {}
+
+    def app(self) -> web.Application:
+        from ticketstream.observability.http import add_metrics_route
+
+        app = web.Application(client_max_size=self.settings.gateway_max_body_bytes)
+        for path, channel in ROUTES.items():
+            app.router.add_route("*", path, self._handler(channel))
+        app.router.add_get("/healthz", _health)
+        add_metrics_route(app)
+        return app
+
+    def _handler(self, channel: Channel) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        label = channel.value
+        adapter = self._adapters[channel]
+        budget = self.settings.gateway_produce_timeout
+        if channel is Channel.WECHAT:
+            budget = min(budget, WECHAT_BUDGET)
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            started = time.perf_counter()
+            metrics.REQUESTS.labels(label).inc()
+            try:
+                response = await self._handle(request, channel, adapter, budget)
+            except ChannelError as exc:
+                metrics.REJECTED.labels(label, exc.reason).inc()
+                log.info("%s rejected %s (%s): %s", label, exc.status, exc.reason, exc.message)
+                response = _error(exc.status, exc.reason, exc.message)
+            metrics.REQUEST_SECONDS.labels(label).observe(time.perf_counter() - started)
+            return response
+
+        return handle
+
+    async def _handle(
+        self, request: web.Request, channel: Channel, adapter: Adapter, budget: float
+    ) -> web.Response:
+        limit = self.settings.gateway_max_body_bytes
+        if request.content_length is not None and request.content_length > limit:
+            raise ChannelError(
+                413,
+                "too_large",
+                f"body of {request.content_length} bytes is over the {limit}-byte limit",
+            )
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            raise ChannelError(413, "too_large", f"body is over the {limit}-byte limit") from None
+        req = WebhookRequest(
+            method=request.method,
+            headers={k.lower(): v for k, v in request.headers.items()},
+            query=dict(request.query),
+            body=body,
+        )
+        now = self.clock()
+        try:
+            result = adapter(req, now)
+        except ChannelError:
+            raise
+        except Exception as exc:  # a payload shape we did not foresee: 400, logged as a bug lead
+            log.exception("%s adapter failed on a request", channel.value)
+            raise ChannelError(
+                400, "unparseable", f"{channel.value} body could not be read ({type(exc).__name__})"
+            ) from None
+        if result.messages:
+            await self._store(channel, result.messages, budget)
+        return web.Response(
+            body=result.body, status=result.status, content_type=result.content_type
+        )
+
+    async def _store(
+        self, channel: Channel, messages: tuple[ChannelMessageReceived, ...], budget: float
+    ) -> None:
+        label = channel.value
+        waits: list[asyncio.Future[None]] = []
+        seen: set[str] = set()
+        for ev in messages:
+            key = dedup_id(ev.channel.value, ev.dedup_key)
+            if key in self.dedup or key in seen:
+                metrics.REDELIVERIES_DROPPED.labels(label).inc()
+                continue
+            seen.add(key)
+            pending = self._pending.get(key)
+            if pending is None:
+                pending = asyncio.ensure_future(self._send(ev))
+                self._pending[key] = pending
+                pending.add_done_callback(functools.partial(self._settled, key))
+            else:
+                metrics.REDELIVERIES_DROPPED.labels(label).inc()  # a copy is already in flight
+            waits.append(pending)
+        if not waits:
+            return
+        started = time.perf_counter()
+        try:
+            await asyncio.wait_for(asyncio.shield(asyncio.gather(*waits)), budget)
+        except (TimeoutError, KafkaError) as exc:
+            raise ChannelError(
+                503,
+                "broker_unavailable",
+                f"Kafka did not acknowledge within {budget:.1f} s ({type(exc).__name__}); "
+                "not stored, retry later",
+            ) from None
+        metrics.PRODUCE_SECONDS.labels(label).observe(time.perf_counter() - started)
+        metrics.MESSAGES.labels(label).inc(len(waits))
+
+    async def _send(self, ev: ChannelMessageReceived) -> None:
+        delivery = await self.producer.send(
+            self.topic, value=encode(ev), key=ev.conversation_key.encode("utf-8")
+        )
+        await delivery
+
+    def _settled(self, key: str, fut: asyncio.Future[None]) -> None:
+        if self._pending.get(key) is fut:
+            del self._pending[key]
+        if fut.cancelled():
+            return
+        exc = fut.exception()
+        if exc is None:
+            self.dedup.add(key)
+        else:
+            log.warning("produce of %s failed: %s", key.split("|", 1)[0], type(exc).__name__)
+
+
+async def _health(_: web.Request) -> web.Response:
+    return web.Response(text="ok")
+
+
+def _error(status: int, reason: str, message: str) -> web.Response:
+    return web.Response(
+        status=status,
+        body=json.dumps({"error": reason, "message": message}).encode(),
+        content_type="application/json",
+    )
+
+
+def new_producer(bootstrap: str) -> AIOKafkaProducer:
+    """acks=all on an idempotent producer: an ack means every in-sync replica has it."""
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=1,
+        request_timeout_ms=30_000,
+    )
