@@ -1,0 +1,276 @@
+"""The projector: Kafka event topics → ClickHouse, in batches, exactly-once in effect.
+
+- One kafka-python consumer group over every event topic; auto-commit off.
+- A batch closes at ``batch_rows`` records or ``flush_seconds`` after its first record.
+- Flushing: load missing ticket/timer state, build rows, insert ``events`` then the derived
+  tables (columnar), and only then commit the batch's offsets. A crash anywhere before the
+  commit replays the batch; rows are deduplicated by event id (see ``projections.rows``).
+- ClickHouse unreachable or failing: the batch is kept and retried with exponential backoff
+  (``ticketstream_projector_retries_total``, a log line per attempt) — nothing is skipped.
+- Undecodable records go to ``support.deadletter.v1`` with topic/partition/offset and the
+  error, are counted, and are committed past once the dead letter is acknowledged.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from projections import metrics
+from projections.engines import ClickHouseError, Engine
+from projections.rows import TABLE_COLUMNS, TABLES, TICKET_EVENTS, Batch, Projection, Source
+from projections.state import TIMER_EVENTS
+from schemas.codec import SchemaDecodeError, decode, encode
+from schemas.deadletter import dead_letter
+from schemas.topics import DEAD_LETTER
+
+log = logging.getLogger("ticketstream.projector")
+T = TypeVar("T")
+
+
+class Stopped(Exception):
+    """The projector was asked to stop while waiting for ClickHouse."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectorConfig:
+    db: str
+    group: str
+    batch_rows: int = 5000
+    flush_seconds: float = 1.0
+    retry_max_seconds: float = 5.0
+    store_bodies: bool = False
+    # An SLA event whose ticket the projector has not seen yet (topics are not ordered with
+    # each other) waits up to this long for the ticket's events, so it gets the ticket's channel.
+    max_defer_seconds: float = 5.0
+
+
+class Projector:
+    """Consumes ``consumer`` (subscribed or assigned by the caller) into ``engine``."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        consumer: Any,
+        producer: Any,
+        config: ProjectorConfig,
+        *,
+        stop: threading.Event | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        commit: bool = True,
+    ) -> None:
+        self.engine = engine
+        self.consumer = consumer
+        self.producer = producer
+        self.config = config
+        self.stop = stop or threading.Event()
+        self.clock = clock
+        self.commit_offsets = commit
+        self.projection = Projection(engine, config.db, store_bodies=config.store_bodies)
+        self._pending: list[tuple[Any, Source]] = []
+        self._offsets: dict[Any, int] = {}  # TopicPartition → next offset to commit
+        self._dead: int = 0
+        self._first_at: float | None = None
+        self._deferred_since: dict[tuple[str, int, int], float] = {}
+        self.rows_written = 0
+
+    # ------------------------------------------------------------------ consuming
+    def poll_once(self, timeout_s: float = 0.1) -> int:
+        """Poll once, decode what came, flush when the batch is full or old. Returns records."""
+        if self._first_at is not None:
+            timeout_s = max(
+                0.0, min(timeout_s, self._first_at + self.config.flush_seconds - self.clock())
+            )
+        got = self.consumer.poll(
+            timeout_ms=int(timeout_s * 1000), max_records=self.config.batch_rows
+        )
+        n = 0
+        for tp, messages in got.items():
+            for msg in messages:
+                self._take(tp, msg)
+                n += 1
+        if self._should_flush():
+            self.flush()
+        return n
+
+    def _take(self, tp: Any, msg: Any) -> None:
+        metrics.RECORDS.labels(msg.topic).inc()
+        if self._first_at is None:
+            self._first_at = self.clock()
+        self._offsets[tp] = msg.offset + 1
+        try:
+            record = decode(msg.value, topic=msg.topic, partition=msg.partition, offset=msg.offset)
+        except SchemaDecodeError as exc:
+            self._dead_letter(msg, exc)
+            return
+        self._pending.append((record, Source(msg.topic, msg.partition, msg.offset)))
+
+    def _dead_letter(self, msg: Any, exc: Exception) -> None:
+        log.warning("dead-lettering %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, exc)
+        dl = dead_letter(
+            topic=msg.topic, partition=msg.partition, offset=msg.offset, error=exc,
+            consumer=self.config.group, now=datetime.now(UTC), key=msg.key, value=msg.value,
+            timestamp_ms=msg.timestamp if msg.timestamp and msg.timestamp > 0 else None,
+        )  # fmt: skip
+        self.producer.send(DEAD_LETTER, key=msg.key, value=encode(dl))
+        self._dead += 1
+
+    def _should_flush(self) -> bool:
+        if self._first_at is None:
+            return False
+        full = len(self._pending) + self._dead >= self.config.batch_rows
+        return full or self.clock() - self._first_at >= self.config.flush_seconds
+
+    # ------------------------------------------------------------------ flushing
+    def flush(self, *, force: bool = False) -> None:
+        """Write the pending batch to ClickHouse, then commit its offsets (retries until done).
+
+        SLA events of tickets not seen yet stay pending (with the rest of their partition) for
+        up to ``max_defer_seconds`` unless ``force``; their partitions are committed up to them."""
+        if self._first_at is None:
+            return
+        records = [rec for rec, _ in self._pending]
+        if records:
+            self._retry("load_state", lambda: self.projection.load_state(records))
+        items, deferred = self._order(self._pending, force=force)
+        if items:
+            batch = self.projection.project(items, datetime.now(UTC).replace(microsecond=0))
+            metrics.DUPLICATES.inc(batch.dropped)
+            started = time.perf_counter()
+            self._retry("insert", lambda: self._write(batch))
+            metrics.INSERT_SECONDS.observe(time.perf_counter() - started)
+            metrics.BATCHES.inc()
+            self.rows_written += batch.row_count()
+            if batch.newest_event_at is not None:
+                metrics.FRESHNESS.set(
+                    max(0.0, (datetime.now(UTC) - batch.newest_event_at).total_seconds())
+                )
+        if self._dead:
+            self.producer.flush()
+            metrics.DEAD_LETTERS.inc(self._dead)
+        held = {(src.topic, src.partition): src.offset for _, src in reversed(deferred)}
+        if self.commit_offsets and self._offsets:
+            self._commit(held)
+        self._update_lag()
+        self._pending, self._dead = deferred, 0
+        self._offsets = {
+            tp: o for tp, o in self._offsets.items() if (tp.topic, tp.partition) in held
+        }
+        self._first_at = self.clock() if deferred else None
+
+    def _order(
+        self, pending: list[tuple[Any, Source]], *, force: bool
+    ) -> tuple[list[tuple[Any, Source]], list[tuple[Any, Source]]]:
+        """Ticket events first (stable, so each partition keeps its order), then the rest;
+        split off SLA events whose ticket is unknown, with what follows them in their partition."""
+        ranked = sorted(pending, key=lambda it: 0 if isinstance(it[0], TICKET_EVENTS) else 1)
+        in_batch = {rec.ticket_id for rec, _ in pending if isinstance(rec, TICKET_EVENTS)}
+        ready: list[tuple[Any, Source]] = []
+        deferred: list[tuple[Any, Source]] = []
+        blocked: set[tuple[str, int]] = set()
+        now = self.clock()
+        for rec, src in ranked:
+            where = (src.topic, src.partition)
+            if where in blocked:
+                deferred.append((rec, src))
+                continue
+            key = (src.topic, src.partition, src.offset)
+            if (
+                not force
+                and isinstance(rec, TIMER_EVENTS)
+                and rec.ticket_id not in in_batch
+                and rec.ticket_id not in self.projection.tickets
+                and now - self._deferred_since.setdefault(key, now) < self.config.max_defer_seconds
+            ):
+                blocked.add(where)
+                deferred.append((rec, src))
+                continue
+            self._deferred_since.pop(key, None)
+            ready.append((rec, src))
+        return ready, deferred
+
+    def _write(self, batch: Batch) -> None:
+        for table in TABLES:  # events first: see projections.rows
+            data = batch.columnar(table)
+            if data:
+                self.engine.insert(f"{self.config.db}.{table}", TABLE_COLUMNS[table], data)
+        for table in TABLES:
+            metrics.ROWS_INSERTED.labels(table).inc(len(batch.rows[table]))
+
+    def _commit(self, held: dict[tuple[str, int], int]) -> None:
+        from kafka.errors import CommitFailedError
+        from kafka.structs import OffsetAndMetadata
+
+        offsets = {
+            tp: OffsetAndMetadata(held.get((tp.topic, tp.partition), off), "", -1)
+            for tp, off in self._offsets.items()
+        }
+        try:
+            self.consumer.commit(offsets)
+        except CommitFailedError as exc:
+            # The group moved on (e.g. we waited for ClickHouse longer than
+            # max.poll.interval.ms): the records come again and are deduplicated.
+            log.warning("offset commit failed, the batch will be replayed: %s", exc)
+            self.projection.forget()
+
+    def _retry(self, stage: str, fn: Callable[[], T]) -> T:
+        delay = 0.1
+        attempt = 0
+        while True:
+            try:
+                out = fn()
+                metrics.CLICKHOUSE_UP.set(1)
+                if attempt:
+                    log.warning("ClickHouse %s succeeded after %d retries", stage, attempt)
+                return out
+            except ClickHouseError as exc:
+                attempt += 1
+                metrics.CLICKHOUSE_UP.set(0)
+                metrics.RETRIES.labels(stage).inc()
+                log.warning(
+                    "ClickHouse %s failed (attempt %d), retrying in %.1f s; the batch is kept: %s",
+                    stage, attempt, delay, exc,
+                )  # fmt: skip
+                if self.stop.wait(delay):
+                    raise Stopped(f"stopped while retrying the ClickHouse {stage}") from exc
+                delay = min(delay * 2, self.config.retry_max_seconds)
+
+    def _update_lag(self) -> None:
+        by_topic: dict[str, int] = {}
+        try:
+            for tp in self.consumer.assignment():
+                high = self.consumer.highwater(tp)
+                if high is None:
+                    continue
+                by_topic[tp.topic] = by_topic.get(tp.topic, 0) + max(
+                    0, high - self.consumer.position(tp)
+                )
+        except Exception:  # lag is best effort; never stop projecting for it
+            return
+        for topic, lag in by_topic.items():
+            metrics.LAG.labels(topic).set(lag)
+
+    # ------------------------------------------------------------------ running
+    def run(self) -> None:
+        """Project until ``stop`` is set; flushes what is pending on the way out."""
+        try:
+            while not self.stop.is_set():
+                self.poll_once()
+            self.flush(force=True)
+        except Stopped:
+            log.info("projector stopped; the unflushed batch will be replayed")
+
+    def on_revoked(self, _partitions: Iterable[Any]) -> None:
+        """Rebalance: write and commit what is pending, forget state of moved partitions."""
+        try:
+            self.flush(force=True)
+        finally:
+            self.projection.forget()
+
+    def on_assigned(self, _partitions: Iterable[Any]) -> None:
+        self.projection.forget()

@@ -1,0 +1,107 @@
+"""Wiring: ClickHouse engine, Kafka consumer/producer and the projector from settings."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from typing import Any
+
+from projections.engines import DriverEngine
+from projections.migrate import migrate
+from projections.projector import Projector, ProjectorConfig
+from projections.settings import ProjectionSettings
+from schemas.topics import EVENT_TOPICS
+
+log = logging.getLogger("ticketstream.projector")
+
+
+def open_engine(core: Any, database: str = "default") -> DriverEngine:
+    """A clickhouse-driver engine for the core settings' ClickHouse."""
+    return DriverEngine(
+        core.clickhouse_host,
+        core.clickhouse_port,
+        user=core.clickhouse_user,
+        password=core.clickhouse_password,
+        database=database,
+    )
+
+
+def make_consumer(core: Any, group: str | None, batch_rows: int, **extra: Any) -> Any:
+    """A raw-bytes kafka-python consumer (decoding is ours, so errors can be dead-lettered)."""
+    from kafka import KafkaConsumer
+
+    return KafkaConsumer(
+        bootstrap_servers=core.kafka_bootstrap.split(","),
+        group_id=group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=batch_rows,
+        # While ClickHouse is down the projector holds its batch and does not poll; stay in
+        # the group for 10 minutes of that (beyond, the batch is replayed and deduplicated).
+        max_poll_interval_ms=600_000,
+        fetch_max_bytes=64 * 1024 * 1024,
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+        **extra,
+    )
+
+
+def make_producer(core: Any) -> Any:
+    from kafka import KafkaProducer
+
+    return KafkaProducer(bootstrap_servers=core.kafka_bootstrap.split(","), acks="all")
+
+
+def config_from(core: Any, ps: ProjectionSettings, db: str | None = None) -> ProjectorConfig:
+    return ProjectorConfig(
+        db=db or core.clickhouse_database,
+        group=ps.projections_group,
+        batch_rows=ps.projections_batch_rows,
+        flush_seconds=ps.projections_flush_seconds,
+        retry_max_seconds=ps.projections_retry_max_seconds,
+        store_bodies=ps.projections_store_bodies,
+    )
+
+
+def run_projector(
+    core: Any,
+    ps: ProjectionSettings,
+    *,
+    stop: threading.Event | None = None,
+    topics: tuple[str, ...] | None = None,
+) -> None:
+    """Migrate, then project ``topics`` into the configured database until ``stop`` is set."""
+    from kafka import ConsumerRebalanceListener
+
+    stop = stop or threading.Event()
+    if topics is None:
+        named = tuple(t.strip() for t in ps.projections_topics.split(",") if t.strip())
+        topics = named or EVENT_TOPICS
+    config = config_from(core, ps)
+    engine = open_engine(core)
+    migrate(engine, config.db)
+    consumer = make_consumer(core, config.group, config.batch_rows)
+    producer = make_producer(core)
+    projector = Projector(engine, consumer, producer, config, stop=stop)
+
+    class Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+        def on_partitions_revoked(self, revoked: Any) -> None:
+            projector.on_revoked(revoked)
+
+        def on_partitions_assigned(self, assigned: Any) -> None:
+            projector.on_assigned(assigned)
+
+    consumer.subscribe(list(topics), listener=Listener())
+    log.info("projecting %s into %s (group %s)", ", ".join(topics), config.db, config.group)
+    try:
+        projector.run()
+    finally:
+        consumer.close(autocommit=False)
+        producer.close()
+        engine.close()
+
+
+def install_signal_handlers(stop: threading.Event) -> None:
+    """SIGTERM/SIGINT set ``stop`` (the projector flushes and exits)."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
