@@ -1,0 +1,121 @@
+"""``evolve(state, event) -> state``: fold one ticket event into the state. Never raises."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import datetime
+
+from schemas.records import (
+    AgentReplied,
+    CsatReceived,
+    CustomerMessageAppended,
+    FollowUpTicketOpened,
+    InternalNoteAdded,
+    TicketAssigned,
+    TicketCommandRejected,
+    TicketEscalated,
+    TicketGroupChanged,
+    TicketMerged,
+    TicketOpened,
+    TicketPriorityChanged,
+    TicketReopened,
+    TicketStatus,
+    TicketStatusChanged,
+    TicketTagsChanged,
+    TicketUnassigned,
+)
+from streams.domain.tickets.state import TicketState, remember
+
+TicketEvent = (
+    TicketOpened
+    | CustomerMessageAppended
+    | AgentReplied
+    | InternalNoteAdded
+    | TicketAssigned
+    | TicketUnassigned
+    | TicketStatusChanged
+    | TicketPriorityChanged
+    | TicketGroupChanged
+    | TicketTagsChanged
+    | TicketEscalated
+    | TicketMerged
+    | TicketReopened
+    | FollowUpTicketOpened
+    | TicketCommandRejected
+    | CsatReceived
+)
+
+
+def evolve(state: TicketState, event: object) -> TicketState:
+    """The state after ``event``. Unknown event types leave the state unchanged."""
+    env = getattr(event, "envelope", None)
+    if env is None:
+        return state
+    at: datetime = env.occurred_at
+    if isinstance(event, TicketCommandRejected):  # a rejection changes nothing but idempotency
+        return replace(state, recent_commands=remember(state.recent_commands, event.command_id))
+    s = replace(
+        state,
+        version=max(state.version, env.aggregate_version),
+        updated_at=at,
+        recent_commands=remember(state.recent_commands, env.causation_id),
+    )
+    if isinstance(event, TicketOpened):
+        return replace(
+            s,
+            status=TicketStatus.NEW,
+            customer_id=event.customer_id,
+            channel=event.channel,
+            conversation_key=event.conversation_key,
+            subject=event.subject,
+            priority=event.priority,
+            group=event.group,
+            tags=event.tags,
+            language=event.language,
+            customer_tier=event.customer_tier,
+            by_customer=event.by_customer,
+            follow_up_of=event.follow_up_of,
+            opened_at=at,
+        )
+    if isinstance(event, CustomerMessageAppended):
+        return replace(
+            s,
+            message_count=s.message_count + 1,
+            last_customer_message_at=event.sent_at,
+            recent_messages=remember(s.recent_messages, event.message_id),
+        )
+    if isinstance(event, TicketAssigned):
+        return replace(s, assignee=event.agent_id)
+    if isinstance(event, TicketUnassigned):
+        return replace(s, assignee=None)
+    if isinstance(event, TicketStatusChanged):
+        to = event.to_status
+        return replace(
+            s,
+            status=to,
+            solved_at=at if to is TicketStatus.SOLVED else s.solved_at,
+            closed_at=at if to is TicketStatus.CLOSED else s.closed_at,
+        )
+    if isinstance(event, TicketPriorityChanged):
+        return replace(s, priority=event.to_priority)
+    if isinstance(event, TicketGroupChanged):
+        return replace(s, group=event.to_group)
+    if isinstance(event, TicketTagsChanged):
+        return replace(s, tags=event.tags)
+    if isinstance(event, TicketEscalated):
+        return replace(s, tier=event.to_tier)
+    if isinstance(event, TicketMerged):
+        return replace(s, merged_into=event.into_ticket_id)
+    if isinstance(event, FollowUpTicketOpened):
+        return replace(s, follow_up_of=event.follow_up_of)
+    if isinstance(event, CsatReceived):
+        return replace(s, csat_score=event.score)
+    return s  # AgentReplied, InternalNoteAdded, TicketReopened: history only
+
+
+def evolve_all(state: TicketState, events: Iterable[object]) -> TicketState:
+    """Fold ``events`` in order."""
+    for event in events:
+        state = evolve(state, event)
+    return state

@@ -1,0 +1,65 @@
+"""Threading: a channel message joins its conversation's ticket or opens one; redelivery is a no-op."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from schemas.records import Actor, ActorKind, Channel, ChannelMessageReceived, Envelope
+from streams.domain.ids import derive_id, short_id
+from streams.domain.threading import ConversationState, customer_id_of, thread, ticket_id_for
+from streams.domain.tickets import TicketState, decide, evolve_all
+
+AT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+KEY = "whatsapp:acct9:conv-7"
+
+
+def msg(dedup: str, text: str = "hi") -> ChannelMessageReceived:
+    env = Envelope(
+        dedup, AT, AT, KEY, 1, dedup, dedup, Actor(ActorKind.CUSTOMER, "u-7"), "tenant-a"
+    )
+    return ChannelMessageReceived(
+        env, Channel.WHATSAPP, "acct9", "conv-7", "u-7", f"ext-{dedup}", dedup, KEY, text, AT
+    )
+
+
+def test_first_message_opens_a_ticket_with_derived_ids() -> None:
+    state, commands = thread(ConversationState(KEY), msg("d1"))
+    ticket = short_id("T", "d1")
+    assert [type(c).__name__ for c in commands] == ["OpenTicket", "AppendCustomerMessage"]
+    open_cmd, append = commands
+    assert (open_cmd.ticket_id, append.ticket_id) == (ticket, ticket)
+    assert (
+        open_cmd.customer_id
+        == short_id("C", "whatsapp", "acct9", "u-7")
+        == customer_id_of(msg("d1"))
+    )
+    assert open_cmd.command.command_id == derive_id("d1", "open")
+    assert append.command.command_id == derive_id("d1", "append")
+    assert append.message_id == "d1" and append.reply_context == {"external_user_id": "u-7"}
+    assert (state.ticket_id, state.message_count, state.recent_messages) == (ticket, 1, ("d1",))
+    assert ticket_id_for(msg("d1")) == ticket
+
+
+def test_next_message_joins_the_open_ticket() -> None:
+    state, _ = thread(ConversationState(KEY), msg("d1"))
+    state2, commands = thread(state, msg("d2"))
+    assert [type(c).__name__ for c in commands] == ["AppendCustomerMessage"]
+    assert commands[0].ticket_id == state.ticket_id == state2.ticket_id
+    assert state2.message_count == 2
+
+
+def test_redelivered_message_changes_nothing() -> None:
+    state, _ = thread(ConversationState(KEY), msg("d1"))
+    assert thread(state, msg("d1")) == (state, [])
+
+
+def test_threaded_commands_build_the_ticket_once_even_if_replayed() -> None:
+    _, commands = thread(ConversationState(KEY), msg("d1", "where is my order"))
+    ticket = TicketState(commands[0].ticket_id)
+    for c in commands:
+        ticket = evolve_all(ticket, decide(ticket, c, AT))
+    assert (ticket.status, ticket.message_count, ticket.customer_id) == (
+        "new", 1, customer_id_of(msg("d1")),
+    )  # fmt: skip
+    for c in commands[1:]:  # the append replayed (the open is rejected as ticket_exists)
+        assert decide(ticket, c, AT) == []
