@@ -29,6 +29,24 @@ THROUGHPUT = Row(
             unit="ops",
         ),
         Panel(
+            "Rows inserted into ClickHouse per table",
+            "Projector throughput: rows per second, by table.",
+            (P(f"sum by (table) (rate(ticketstream_projector_rows_inserted_total[{RATE}]))", "{{table}}"),),
+            unit="rowsps",
+        ),
+        Panel(
+            "Customer messages produced per channel",
+            "Messages the gateway wrote to Kafka, per second, by channel (after dedup).",
+            (P(f"sum by (channel) (rate(ticketstream_gateway_messages_total{{{CH}}}[{RATE}]))", "{{channel}}"),),
+            unit="ops",
+        ),
+        Panel(
+            "Tickets opened per channel",
+            "New tickets per second, by channel (worker).",
+            (P(f"sum by (channel) (rate(ticketstream_tickets_opened_total{{{CH}}}[{RATE}]))", "{{channel}}"),),
+            unit="ops",
+        ),
+        Panel(
             "Messages consumed per topic (workers)",
             "Messages the Faust worker(s) received per second, by topic.",
             (P(f"sum by (topic) (rate(ticketstream_faust_messages_received_per_topic_total[{RATE}]))", "{{topic}}"),),
@@ -48,7 +66,10 @@ LAG = Row(
         Panel(
             "Projection freshness",
             "Now minus the newest event time in each ClickHouse projection table.",
-            (P("max by (table) (ticketstream_projection_freshness_seconds)", "{{table}}"),),
+            (
+                P("max by (table) (ticketstream_projection_freshness_seconds)", "ClickHouse {{table}}"),
+                P("max(ticketstream_projector_freshness_seconds)", "projector's last write"),
+            ),
             unit="s",
         ),
         Panel(
@@ -96,9 +117,18 @@ LATENCY = Row(
             unit="s",
         ),
         Panel(
-            "Projector batch insert latency (p99)",
-            "Time of one batched insert into ClickHouse, seconds.",
-            (P(f"histogram_quantile(0.99, sum by (le, table) (rate(ticketstream_projection_insert_duration_seconds_bucket[{RATE}])))", "{{table}}"),),
+            "Gateway produce latency (p99) by channel",
+            "Time to produce a webhook's messages and get Kafka's acks (acks=all), seconds.",
+            (P(f"histogram_quantile(0.99, sum by (le, channel) (rate(ticketstream_gateway_produce_latency_seconds_bucket{{{CH}}}[{RATE}])))", "{{channel}}"),),
+            unit="s",
+        ),
+        Panel(
+            "Projector batch insert latency (p50, p99)",
+            "Time to write one batch to ClickHouse (all tables), seconds.",
+            (
+                P(f"histogram_quantile(0.5, sum by (le) (rate(ticketstream_projector_insert_seconds_bucket[{RATE}])))", "p50"),
+                P(f"histogram_quantile(0.99, sum by (le) (rate(ticketstream_projector_insert_seconds_bucket[{RATE}])))", "p99"),
+            ),
             unit="s",
         ),
     ),
@@ -131,8 +161,39 @@ ERRORS = Row(
             (
                 P(f"sum(rate(ticketstream_faust_total_error_messages_sent_total[{RATE}]))", "worker send errors"),
                 P(f"sum by (topic) (rate(ticketstream_topic_end_offset{{topic=\"support.deadletter.v1\"}}[{RATE}]))", "dead letters"),
+                P(f"sum(rate(ticketstream_projector_dead_letters_total[{RATE}]))", "projector dead letters"),
+                P(f"sum by (topic) (rate(ticketstream_streams_dead_letters_total[{RATE}]))", "worker dead letters from {{topic}}"),
             ),
             unit="ops",
+        ),
+        Panel(
+            "Projector retries and gateway redeliveries",
+            "ClickHouse operations the projector retried (by stage), and webhook redeliveries the gateway dropped as duplicates, per second.",
+            (
+                P(f"sum by (stage) (rate(ticketstream_projector_retries_total[{RATE}]))", "projector retry {{stage}}"),
+                P(f"sum by (channel) (rate(ticketstream_gateway_redeliveries_dropped_total{{{CH}}}[{RATE}]))", "redelivery dropped {{channel}}"),
+            ),
+            unit="ops",
+        ),
+    ),
+)  # fmt: skip
+
+ROUTING = Row(
+    "Routing",
+    (
+        Panel(
+            "Queue length by group and priority",
+            "Tickets waiting for an agent now, by group and priority (set by the router).",
+            (P(f"sum by (group, priority) (ticketstream_ticket_queue_length{{{PRIO}}})", "{{group}} · {{priority}}"),),
+        ),
+        Panel(
+            "Assignment latency (p50, p90)",
+            "Seconds from a ticket starting to wait (event time) to the router assigning it.",
+            (
+                P(f"histogram_quantile(0.5, sum by (le) (rate(ticketstream_ticket_assignment_latency_seconds_bucket[{RATE}])))", "p50"),
+                P(f"histogram_quantile(0.9, sum by (le) (rate(ticketstream_ticket_assignment_latency_seconds_bucket[{RATE}])))", "p90"),
+            ),
+            unit="s",
         ),
     ),
 )  # fmt: skip
@@ -170,7 +231,7 @@ SRE = DashboardSpec(
     title="Ticketstream · SRE",
     description="Pipeline health: throughput, lag, latency, errors, SLA timers (Prometheus).",
     datasource="prometheus",
-    rows=(THROUGHPUT, LAG, LATENCY, ERRORS, TIMERS),
+    rows=(THROUGHPUT, LAG, LATENCY, ERRORS, ROUTING, TIMERS),
     variables=(
         Variable(
             "channel", "Channel", "label_values(ticketstream_gateway_requests_total, channel)"
@@ -187,14 +248,13 @@ SRE = DashboardSpec(
 # a listed metric has since been defined (so the list only shrinks).
 PENDING_METRICS = frozenset(
     {
-        "ticketstream_gateway_requests_total",
-        "ticketstream_gateway_rejected_total",
-        "ticketstream_gateway_request_duration_seconds",
-        "ticketstream_outbound_messages_total",
         "ticketstream_ticket_commands_rejected_total",
+        "ticketstream_tickets_opened_total",
+        "ticketstream_ticket_queue_length",
+        "ticketstream_ticket_assignment_latency_seconds",
+        "ticketstream_streams_dead_letters_total",
         "ticketstream_sla_breaches_total",
         "ticketstream_sla_warnings_total",
         "ticketstream_sla_fulfilled_total",
-        "ticketstream_projection_insert_duration_seconds",
     }
 )

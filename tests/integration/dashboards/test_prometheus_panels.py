@@ -7,6 +7,7 @@ still parse and run."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import threading
 import time
@@ -18,7 +19,8 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
-from prometheus_client import CollectorRegistry
+from prometheus_client import REGISTRY, CollectorRegistry
+from prometheus_client.metrics import MetricWrapperBase
 
 from dashboards import catalog
 from dashboards.grafana.queries import expand_promql, metric_names, panel_queries
@@ -89,14 +91,11 @@ def test_every_sre_panel_query_runs_and_returns_data(stack, unique_name) -> None
     db = make_lag_and_freshness(stack, unique_name)
     worker_registry = CollectorRegistry()
     driver = FaustDriver(faust_monitor(worker_registry, f"dash-{unique_name}"))
-    services_registry = CollectorRegistry()
+    service_metrics = []  # module-level metrics of the services' metrics modules (REGISTRY)
     for module in catalog.SERVICE_MODULES:
-        docs = catalog.module_metrics(module)  # imports the module when it exists
-        if docs:
-            import importlib
-
+        if catalog.module_metrics(module):  # imports the module when it exists
             mod = importlib.import_module(module)
-            touch_metrics(v for v in vars(mod).values() if hasattr(v, "_labelnames"))
+            service_metrics += [v for v in vars(mod).values() if isinstance(v, MetricWrapperBase)]
     settings = stack.settings.model_copy(update={"clickhouse_database": db})
     obs = ObservabilitySettings(
         lag_exporter_port=0,
@@ -110,6 +109,7 @@ def test_every_sre_panel_query_runs_and_returns_data(stack, unique_name) -> None
     def keep_busy() -> None:  # activity in every scrape interval, so rates are not zero
         while not stop.is_set():
             driver.drive(50)
+            touch_metrics(service_metrics)
             exporter.poll_once()
             stop.wait(0.5)
 
@@ -118,7 +118,7 @@ def test_every_sre_panel_query_runs_and_returns_data(stack, unique_name) -> None
     servers = [
         serve_metrics(0, "127.0.0.1", worker_registry),
         serve_metrics(0, "127.0.0.1", exporter.registry),
-        serve_metrics(0, "127.0.0.1", services_registry),
+        serve_metrics(0, "127.0.0.1", REGISTRY),  # where the services' metrics live
     ]
     names = [f"dash-worker-{unique_name}", f"dash-lag-{unique_name}", f"dash-svc-{unique_name}"]
     write_target(stack, names[0], "worker", servers[0].port)
