@@ -1,0 +1,1 @@
+"""Outbound: deliver AgentReplied through each channel's send API and record MessageDeliveryUpdated."""
