@@ -17,16 +17,16 @@ NEW = (
 ).encode()
 
 REPLY = (
-    "From: Somchai <somchai@example.co.th>\r\n"
-    "To: support+T-42@help.example\r\n"
-    "Subject: Re: Order 1234 not delivered [#T-42]\r\n"
-    "Date: Mon, 23 Nov 2026 15:00:00 +0700\r\n"
-    "Message-ID: <def456@mail.example.co.th>\r\n"
-    "In-Reply-To: <reply.r1@help.example>\r\n"
-    "References: <abc123@mail.example.co.th> <reply.r1@help.example>\r\n\r\n"
-    "Still nothing!\r\n\r\nOn Mon, 23 Nov 2026 at 14:30, Support <support@help.example> wrote:\r\n"
-    "> We are looking into it.\r\n"
-).encode()
+    b"From: Somchai <somchai@example.co.th>\r\n"
+    b"To: support+T-42@help.example\r\n"
+    b"Subject: Re: Order 1234 not delivered [#T-42]\r\n"
+    b"Date: Mon, 23 Nov 2026 15:00:00 +0700\r\n"
+    b"Message-ID: <def456@mail.example.co.th>\r\n"
+    b"In-Reply-To: <reply.r1@help.example>\r\n"
+    b"References: <abc123@mail.example.co.th> <reply.r1@help.example>\r\n\r\n"
+    b"Still nothing!\r\n\r\nOn Mon, 23 Nov 2026 at 14:30, Support <support@help.example> wrote:\r\n"
+    b"> We are looking into it.\r\n"
+)
 
 
 def test_new_subject_has_no_threading_refs_or_hint():
