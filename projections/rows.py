@@ -5,8 +5,9 @@ A :class:`Projection` keeps the folded state of recently seen tickets and timers
 loads what it lacks from ClickHouse (``FINAL``), so a restarted projector continues where the
 tables are. Ticket and timer events at or below the state's version were already projected
 (a replay, or an upstream re-emission): they are dropped whole, so nothing downstream — not even
-the hourly rollup's materialized view — sees them twice. ``events`` rows are inserted before the
-derived tables, so a state that has reached a version implies its events rows are stored.
+the hourly rollup's materialized view — sees them twice. The state tables (``sla_timers``,
+``tickets``) are inserted last, so a state that has reached a version implies every row of the
+events up to that version is stored.
 """
 
 from __future__ import annotations
@@ -57,8 +58,10 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "sla_timers": TIMER_COLUMNS,
     "agent_activity": ACTIVITY_COLUMNS,
 }
-# Insert order: events first (see module docstring).
-TABLES = ("events", "tickets", "messages", "sla_timers", "agent_activity")
+# Insert order: events first, the state tables last (see module docstring): a ticket or timer
+# whose state row is stored has all its events' rows stored, so dropping replayed events whose
+# version the state has reached never loses a row.
+TABLES = ("events", "messages", "agent_activity", "sla_timers", "tickets")
 
 K = TypeVar("K")
 V = TypeVar("V")

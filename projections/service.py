@@ -40,6 +40,9 @@ def make_consumer(core: Any, group: str | None, batch_rows: int, **extra: Any) -
         # While ClickHouse is down the projector holds its batch and does not poll; stay in
         # the group for 10 minutes of that (beyond, the batch is replayed and deduplicated).
         max_poll_interval_ms=600_000,
+        # A projector killed without leaving the group holds its partitions this long.
+        session_timeout_ms=10_000,
+        heartbeat_interval_ms=3_000,
         fetch_max_bytes=64 * 1024 * 1024,
         max_partition_fetch_bytes=8 * 1024 * 1024,
         **extra,

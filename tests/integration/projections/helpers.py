@@ -154,3 +154,19 @@ class PrivateClickHouse:
         procs.wait_ports_free(
             [self.settings.clickhouse_port, self.settings.clickhouse_http_port], timeout=30
         )
+
+
+def wait_for_answers(core: Settings, db: str, expected: dict[str, Any], timeout: float) -> None:
+    """Wait until every cookbook answer equals ``expected``; on timeout, show what differs."""
+    deadline = time.monotonic() + timeout
+    got: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        try:
+            got = answers(core, db)
+        except Exception as exc:  # the server may be on its way up
+            got = {"error": str(exc)}
+        if got == expected:
+            return
+        time.sleep(0.2)
+    diff = {k: got.get(k) for k in expected if got.get(k) != expected[k]}
+    raise AssertionError(f"after {timeout:.0f} s these cookbook answers differ: {diff}")
