@@ -1,0 +1,37 @@
+"""The policy set in force: the latest ``SlaPoliciesUpdated`` (kept in a global table so every
+worker sees it), else the policy file from the settings. Parsed once per version."""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Mapping
+from functools import lru_cache
+
+from schemas.topics import SLA_POLICIES_KEY
+from streams.domain.sla.policy import PolicySet, load_policies, parse_policies
+from streams.sla.settings import SlaSettings
+
+KEY = SLA_POLICIES_KEY.encode()
+
+
+@lru_cache(maxsize=1)
+def _file_policies() -> PolicySet:
+    return load_policies(SlaSettings().sla_policies_path)  # type: ignore[call-arg]
+
+
+@lru_cache(maxsize=4)
+def _parsed(version: int, text: str) -> PolicySet:
+    return parse_policies(text, version=version, source=f"SlaPoliciesUpdated v{version}")
+
+
+def current(table: Mapping[bytes, bytes]) -> PolicySet:
+    """The policy set in force, from ``table`` (key ``sla-policies`` → pickled (version, yaml))."""
+    raw = table.get(KEY)
+    if raw is None:
+        return _file_policies()
+    version, text = pickle.loads(raw)
+    return _parsed(version, text)
+
+
+def encode(version: int, text: str) -> bytes:
+    return pickle.dumps((version, text))
