@@ -1,7 +1,7 @@
 """Due-time index: a timing wheel of one-second buckets per partition, in a changelog table.
 
 Keys (bytes): ``b"b:<partition>:<epoch second>"`` → newline-joined ticket ids due in that
-second; ``b"c:<partition>"`` → the first second not yet swept. The index lives in a table
+second; ``b"c:<partition>"`` → the first second not yet swept (``s``-prefixed once a tick swept). The index lives in a table
 co-partitioned with the ticket events: the SLA agent adds a ticket's next deadline while
 processing an event of partition ``p`` and the tick agent sweeps partition ``p`` while
 processing partition ``p``'s tick, and Faust writes a table's changelog to the partition of the
@@ -40,10 +40,10 @@ class DueIndex:
         so it fires at the next tick)."""
         second = int(due.timestamp())
         cur = self.table.get(_cursor(partition))
-        if cur is None:
+        if cur is not None and cur.startswith(b"s"):  # swept up to there: fire at the next tick
+            second = max(second, int(cur[1:]))
+        elif cur is None or second < int(cur):  # nothing swept yet: start at the earliest
             self.table[_cursor(partition)] = str(second).encode()
-        else:
-            second = max(second, int(cur))
         key = _bucket(partition, second)
         old = self.table.get(key)
         entry = ticket_id.encode()
@@ -55,7 +55,7 @@ class DueIndex:
         cur_raw = self.table.get(_cursor(partition))
         if cur_raw is None:
             return []
-        cur, end = int(cur_raw), int(now.timestamp())
+        cur, end = int(cur_raw.removeprefix(b"s")), int(now.timestamp())
         end = min(end, cur + MAX_SWEEP_SECONDS)
         out: dict[str, None] = {}
         for second in range(cur, end + 1):
@@ -64,6 +64,6 @@ class DueIndex:
             if raw is not None:
                 out.update(dict.fromkeys(raw.decode().split("\n")))
                 del self.table[key]
-        if end + 1 > cur:
-            self.table[_cursor(partition)] = str(end + 1).encode()
+        if end + 1 > cur:  # "s" marks a cursor that has swept (it only moves forward now)
+            self.table[_cursor(partition)] = b"s" + str(end + 1).encode()
         return list(out)
