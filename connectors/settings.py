@@ -71,6 +71,9 @@ class ConnectorSettings(BaseSettings):
 
     # --- generic API / web chat
     api_secret: SecretStr = Field(EMPTY, description="HMAC secret of the api/webchat channels")
+    api_callback_url: str = Field(
+        "", description="Where api/webchat agent replies are POSTed (signed)"
+    )
 
     # --- e-mail
     imap_host: str = Field("127.0.0.1", description="IMAP server")
