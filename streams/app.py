@@ -17,16 +17,21 @@ import faust
 
 from schemas import topics as names
 from streams.settings import StreamsSettings
+from streams.topics_admin import ROUTING_FEED
 from ticketstream.observability.faust_sensor import setup_faust_metrics
 from ticketstream.settings import Settings
 
 settings = Settings()  # type: ignore[call-arg]
 streams_settings = StreamsSettings()  # type: ignore[call-arg]
 
+# faust-streaming 0.15 registers its RocksDB store as "rocksdb://" and backs it with rocksdict when
+# installed (no python-rocksdb needed); a literal "rocksdict://" URL is not a registered store.
+STORE_URLS = {"memory": "memory://", "rocksdict": "rocksdb://"}
+
 app = faust.App(
     streams_settings.streams_app_id,
     broker=[f"kafka://{b.strip()}" for b in settings.kafka_bootstrap.split(",")],
-    store=f"{streams_settings.streams_store}://",
+    store=STORE_URLS[streams_settings.streams_store],
     datadir=str(streams_settings.datadir(settings.worker_web_port)),
     web_port=settings.worker_web_port,
     web_host="127.0.0.1",
@@ -65,6 +70,18 @@ sla_commands_topic = _topic(names.SLA_COMMANDS)
 sla_events_topic = _topic(names.SLA_EVENTS)
 sla_ticks_topic = _topic(names.SLA_TICKS)
 dead_letter_topic = _topic(names.DEAD_LETTER)
+
+# The router needs one global view of agents and waiting tickets, so it reads a single-partition
+# feed (ticket + agent events forwarded by forward_routing_feed); its table has one key.
+routing_feed_topic = _topic(ROUTING_FEED, partitions=1)
+routing_sources_topic = app.topic(
+    streams_settings.topic(names.TICKET_EVENTS),
+    streams_settings.topic(names.AGENT_EVENTS),
+    key_type=bytes,
+    value_type=bytes,
+    key_serializer="raw",
+    value_serializer="raw",
+)
 
 
 def discover_agents() -> list[str]:

@@ -22,8 +22,11 @@ def run(args: argparse.Namespace) -> int:
     from ticketstream.settings import load_settings
 
     settings = load_settings()  # validate first: a bad setting is a one-line error, not a trace
-    load_streams_settings()
+    streams_settings = load_streams_settings()
     from streams.app import app
+    from streams.topics_admin import ensure_topics
+
+    ensure_topics(settings, streams_settings)
 
     sys.argv = [
         "ticketstream-worker",

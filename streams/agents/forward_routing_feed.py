@@ -1,0 +1,25 @@
+"""Agent: forward the ticket and agent events routing needs to the single-partition routing
+feed (support.routing.feed.v1), unchanged. Other events are skipped; undecodable ones parked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streams.app import app, routing_feed_topic, routing_sources_topic
+from streams.domain.router import ROUTING_EVENT_TYPES
+from streams.runtime import decode_or_park, park
+
+
+@app.agent(routing_sources_topic, concurrency=1)
+async def forward_routing_feed(stream: Any) -> None:
+    async for event in stream.events():
+        try:
+            await _handle(event)
+        except Exception as exc:  # a bug or bad data: park the record, keep the worker up
+            await park(event, exc)
+
+
+async def _handle(event: Any) -> None:
+    record = await decode_or_park(event)
+    if isinstance(record, ROUTING_EVENT_TYPES):
+        await routing_feed_topic.send(key=b"routing", value=event.message.value)
