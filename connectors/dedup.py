@@ -94,6 +94,7 @@ class TopicTail:
         tps = [TopicPartition(self.topic, p) for p in sorted(parts)]
         if not tps:
             log.info("dedup: topic %s has no partitions yet; nothing to warm", self.topic)
+            self._task = asyncio.create_task(self._follow())
             return
         consumer.assign(tps)
         since_ms = int((time.time() - self.cache.ttl) * 1000)
@@ -132,6 +133,14 @@ class TopicTail:
 
     async def _follow(self) -> None:
         assert self._consumer is not None
+        while not self._consumer.assignment():  # the topic did not exist yet: wait for it
+            await asyncio.sleep(5.0)
+            with contextlib.suppress(KafkaError):
+                parts = await partitions_of(self._consumer, self.topic)
+                if parts:
+                    tps = [TopicPartition(self.topic, p) for p in sorted(parts)]
+                    self._consumer.assign(tps)
+                    await self._consumer.seek_to_beginning(*tps)
         while True:
             try:
                 self._absorb(await self._consumer.getmany(timeout_ms=1000, max_records=10_000))
