@@ -102,30 +102,35 @@ class Batch:
         return sum(len(v) for v in self.rows.values())
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Enum):
-        return value.value
+def _default(value: Any) -> Any:
+    """JSON for what json does not know: datetimes, bytes, nested records (enums are str)."""
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
     if isinstance(value, bytes):
         return value.hex()
-    if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
     if is_dataclass(value):
-        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
-    return value
+        return {f.name: getattr(value, f.name) for f in fields(value)}
+    raise TypeError(f"cannot put {type(value).__name__} in an event payload")
+
+
+_PAYLOAD_FIELDS: dict[tuple[type, bool], tuple[str, ...]] = {}
 
 
 def payload_json(record: Any, *, store_bodies: bool) -> str:
     """The record's own fields (not the envelope) as JSON; free text only with ``store_bodies``."""
-    out: dict[str, Any] = {}
-    for f in fields(record):
-        if f.name in _SECRET_FIELDS or (f.name in _PII_FIELDS and not store_bodies):
-            continue
-        out[f.name] = _plain(getattr(record, f.name))
-    return json.dumps(out, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    key = (type(record), store_bodies)
+    names = _PAYLOAD_FIELDS.get(key)
+    if names is None:
+        names = tuple(
+            f.name
+            for f in fields(record)
+            if f.name not in _SECRET_FIELDS and (store_bodies or f.name not in _PII_FIELDS)
+        )
+        _PAYLOAD_FIELDS[key] = names
+    out = {name: getattr(record, name) for name in names}
+    return json.dumps(
+        out, separators=(",", ":"), sort_keys=True, ensure_ascii=False, default=_default
+    )
 
 
 class LruCache(Generic[K, V]):
@@ -231,12 +236,11 @@ class Projection:
             if before is not None and env.aggregate_version <= before.version:
                 batch.dropped += 1
                 return
-            ticket = evolve_ticket(before, rec)
+            replied_before = before is not None and before.first_reply_at is not None
+            ticket = evolve_ticket(before, rec)  # in place: `before` is the same object now
             self.tickets.put(rec.ticket_id, ticket)
             batch.rows["tickets"].append(ticket.row())
-            if ticket.first_reply_at is not None and (
-                before is None or before.first_reply_at is None
-            ):
+            if ticket.first_reply_at is not None and not replied_before:
                 first_reply_seconds = int(
                     (ticket.first_reply_at - ticket.created_at).total_seconds()
                 )

@@ -1,9 +1,13 @@
 """Folded state the projector keeps per ticket and per SLA timer (the ``tickets`` and
-``sla_timers`` rows), and how each event moves it. Pure: no I/O, no clock."""
+``sla_timers`` rows), and how each event moves it. Pure: no I/O, no clock.
+
+The state objects are mutable on purpose: ``evolve_*`` updates them in place (the projector's
+hot path; ``dataclasses.replace`` cost more than everything else together), and each event's
+row is a tuple snapshot taken right after."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +28,7 @@ TIMER_COLUMNS = (
 )  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TicketState:
     ticket_id: str
     version: int
@@ -66,56 +70,57 @@ def blank_ticket(ticket_id: str, env: r.Envelope) -> TicketState:
 
 
 def evolve_ticket(state: TicketState | None, event: Any) -> TicketState:
-    """The ticket's state after ``event`` (a ticket event; never raises: events are facts)."""
+    """The ticket's state after ``event`` (a ticket event; never raises: events are facts).
+    Updates ``state`` in place (a new state when None) and returns it."""
     env: r.Envelope = event.envelope
     at = env.occurred_at
     s = state if state is not None else blank_ticket(event.ticket_id, env)
-    s = replace(s, version=env.aggregate_version, updated_at=at)
+    s.version = env.aggregate_version
+    s.updated_at = at
     match event:
         case r.TicketOpened():
-            return replace(
-                s,
-                customer_id=event.customer_id,
-                channel=event.channel.value,
-                priority=event.priority.value,
-                status=r.TicketStatus.NEW.value,
-                group_name=event.group or "",
-                tags=tuple(event.tags),
-                by_customer=int(event.by_customer),
-                follow_up_of=event.follow_up_of or "",
-                created_at=at,
-            )
+            s.customer_id = event.customer_id
+            s.channel = event.channel.value
+            s.priority = event.priority.value
+            s.status = r.TicketStatus.NEW.value
+            s.group_name = event.group or ""
+            s.tags = tuple(event.tags)
+            s.by_customer = int(event.by_customer)
+            s.follow_up_of = event.follow_up_of or ""
+            s.created_at = at
         case r.AgentReplied() if env.actor.kind is r.ActorKind.AGENT and s.first_reply_at is None:
-            return replace(s, first_reply_at=at)
+            s.first_reply_at = at
         case r.TicketAssigned():
-            return replace(s, assignee_id=event.agent_id)
+            s.assignee_id = event.agent_id
         case r.TicketUnassigned():
-            return replace(s, assignee_id="")
+            s.assignee_id = ""
         case r.TicketStatusChanged():
-            solved = event.to_status is r.TicketStatus.SOLVED
-            return replace(s, status=event.to_status.value, solved_at=at if solved else s.solved_at)
+            s.status = event.to_status.value
+            if event.to_status is r.TicketStatus.SOLVED:
+                s.solved_at = at
         case r.TicketPriorityChanged():
-            return replace(s, priority=event.to_priority.value)
+            s.priority = event.to_priority.value
         case r.TicketGroupChanged():
-            return replace(s, group_name=event.to_group)
+            s.group_name = event.to_group
         case r.TicketTagsChanged():
-            return replace(s, tags=tuple(event.tags))
+            s.tags = tuple(event.tags)
         case r.TicketEscalated():
-            return replace(s, escalation_tier=event.to_tier, group_name=event.to_group)
+            s.escalation_tier = event.to_tier
+            s.group_name = event.to_group
         case r.TicketMerged():
-            return replace(s, merged_into=event.into_ticket_id)
+            s.merged_into = event.into_ticket_id
         case r.TicketReopened():
-            return replace(
-                s, reopen_count=s.reopen_count + 1, status=r.TicketStatus.OPEN.value, solved_at=None
-            )
+            s.reopen_count += 1
+            s.status = r.TicketStatus.OPEN.value
+            s.solved_at = None
         case r.FollowUpTicketOpened():
-            return replace(s, follow_up_of=event.follow_up_of)
+            s.follow_up_of = event.follow_up_of
         case r.CsatReceived():
-            return replace(s, csat_score=event.score)
+            s.csat_score = event.score
     return s
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TimerState:
     ticket_id: str
     metric: str
@@ -166,41 +171,42 @@ def timer_version(event: Any) -> int:
 
 
 def evolve_timer(state: TimerState | None, event: Any, channel: str) -> TimerState:
-    """The timer's state after ``event`` (one of TIMER_EVENTS); ``channel`` is the ticket's."""
+    """The timer's state after ``event`` (one of TIMER_EVENTS); ``channel`` is the ticket's.
+    Updates ``state`` in place (a new state when None) and returns it."""
     env: r.Envelope = event.envelope
     at = env.occurred_at
     s = state or TimerState(
         event.ticket_id, event.metric.value, event.instance, 0, env.tenant_id, "", "", channel,
         0, 0, "running", at, at, 0, 0, 0, 0, None, None, at,
     )  # fmt: skip
-    s = replace(s, version=timer_version(event), updated_at=at, channel=s.channel or channel)
+    s.version = timer_version(event)
+    s.updated_at = at
+    s.channel = s.channel or channel
     if hasattr(event, "policy_id"):
-        s = replace(s, policy_id=event.policy_id, priority=event.priority.value)
+        s.policy_id = event.policy_id
+        s.priority = event.priority.value
     if hasattr(event, "target_seconds"):
-        s = replace(s, target_seconds=event.target_seconds)
+        s.target_seconds = event.target_seconds
     if hasattr(event, "due_at"):
-        s = replace(s, due_at=event.due_at)
+        s.due_at = event.due_at
     if hasattr(event, "business_elapsed_seconds"):
-        s = replace(
-            s,
-            business_elapsed_seconds=event.business_elapsed_seconds,
-            calendar_elapsed_seconds=event.calendar_elapsed_seconds,
-        )
+        s.business_elapsed_seconds = event.business_elapsed_seconds
+        s.calendar_elapsed_seconds = event.calendar_elapsed_seconds
     match event:
         case r.SlaTimerStarted():
-            return replace(s, state="running", business_hours=int(event.business_hours))
+            s.state = "running"
+            s.business_hours = int(event.business_hours)
         case r.SlaTimerPaused():
-            return replace(s, state="paused")
+            s.state = "paused"
         case r.SlaTimerResumed():
-            return replace(s, state="running")
+            s.state = "running"
         case r.SlaBreached():
-            return replace(s, state="breached", breached=1, breached_at=s.breached_at or at)
+            s.state = "breached"
+            s.breached = 1
+            s.breached_at = s.breached_at or at
         case r.SlaTimerFulfilled():
-            return replace(
-                s,
-                state="fulfilled",
-                fulfilled=1,
-                fulfilled_at=at,
-                breached=max(s.breached, int(event.breached)),
-            )
+            s.state = "fulfilled"
+            s.fulfilled = 1
+            s.fulfilled_at = at
+            s.breached = max(s.breached, int(event.breached))
     return s

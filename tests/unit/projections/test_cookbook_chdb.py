@@ -56,3 +56,11 @@ def test_every_cookbook_query_has_a_hand_computed_answer() -> None:
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_cookbook_answer_on_current_engine(engine: ChdbEngine, name: str) -> None:
     assert norm_rows(engine.execute(cookbook.queries()[name])) == EXPECTED[name]
+
+
+def test_first_reply_seconds_is_on_the_first_human_reply_only(engine: ChdbEngine) -> None:
+    rows = engine.execute(
+        "SELECT ticket_id, first_reply_seconds FROM events FINAL "
+        "WHERE first_reply_seconds >= 0 ORDER BY ticket_id"
+    )
+    assert rows == [("T1", 1800), ("T2", 3600), ("T3", 1800), ("T5", 120)]
