@@ -35,6 +35,9 @@ app = faust.App(
     datadir=str(streams_settings.datadir(settings.worker_web_port)),
     web_port=settings.worker_web_port,
     web_host="127.0.0.1",
+    canonical_url=f"http://127.0.0.1:{settings.worker_web_port}",  # table_route forwards here
+    broker_session_timeout=streams_settings.streams_session_timeout_seconds,
+    broker_heartbeat_interval=max(1.0, streams_settings.streams_session_timeout_seconds / 5),
     topic_partitions=streams_settings.streams_topic_partitions,
     topic_replication_factor=streams_settings.streams_replication_factor,
     topic_allow_declare=True,
@@ -77,6 +80,7 @@ routing_feed_topic = _topic(ROUTING_FEED, partitions=1)
 routing_sources_topic = app.topic(
     streams_settings.topic(names.TICKET_EVENTS),
     streams_settings.topic(names.AGENT_EVENTS),
+    streams_settings.topic(names.SLA_EVENTS),
     key_type=bytes,
     value_type=bytes,
     key_serializer="raw",

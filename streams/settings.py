@@ -43,6 +43,9 @@ class StreamsSettings(BaseSettings):
     streams_replication_factor: int = Field(
         1, ge=1, le=16, description="Replication factor of the topics the worker creates"
     )
+    streams_session_timeout_seconds: float = Field(
+        30.0, ge=6, le=300, description="Seconds before a silent worker's partitions move to others"
+    )
     streams_reassign_on_away: bool = Field(
         True, description="Reassign an agent's open tickets when they go away (offline: always)"
     )

@@ -14,6 +14,8 @@ from schemas.records import (
     AgentPresenceChanged,
     AgentSkillsChanged,
     AssignmentReason,
+    SlaTimerFulfilled,
+    SlaTimerStarted,
     TicketAssigned,
     TicketCommandRejected,
     TicketEscalated,
@@ -30,6 +32,7 @@ ROUTING_EVENT_TYPES: tuple[type, ...] = (
     TicketOpened, TicketAssigned, TicketUnassigned, TicketStatusChanged, TicketPriorityChanged,
     TicketGroupChanged, TicketEscalated, TicketCommandRejected,
     AgentPresenceChanged, AgentCapacityChanged, AgentSkillsChanged,
+    SlaTimerStarted, SlaTimerFulfilled,
 )  # fmt: skip
 
 DONE = (TicketStatus.SOLVED, TicketStatus.CLOSED)
@@ -40,6 +43,15 @@ def on_event(
 ) -> tuple[r.RoutingState, list[r.Assignment]]:
     """Apply one routing-feed event, then dispatch waiting tickets."""
     state = _apply(state, event, policy)
+    return r.dispatch(state, strategy)
+
+
+def on_events(
+    state: r.RoutingState, events: list[Any], policy: r.ReassignPolicy, strategy: r.Strategy
+) -> tuple[r.RoutingState, list[r.Assignment]]:
+    """Apply a batch of routing-feed events in order, then dispatch once."""
+    for event in events:
+        state = _apply(state, event, policy)
     return r.dispatch(state, strategy)
 
 
@@ -56,8 +68,18 @@ def _apply(state: r.RoutingState, e: Any, policy: r.ReassignPolicy) -> r.Routing
             AssignmentReason.ESCALATION if e.reason == "escalation" else AssignmentReason.ROUTING
         )
         return r.requeue(state, e.ticket_id, reason, since=at)
-    if isinstance(e, TicketStatusChanged) and e.to_status in DONE:
-        return r.released(state, e.ticket_id)
+    if isinstance(e, TicketStatusChanged):
+        if e.to_status in DONE:
+            return r.released(state, e.ticket_id)
+        return r.update_ticket(state, e.ticket_id, status=e.to_status)
+    if isinstance(e, SlaTimerStarted):
+        known = r.ticket_of(state, e.ticket_id)
+        due = e.due_at
+        if known is not None and known.sla_due_at is not None:
+            due = min(known.sla_due_at, e.due_at)
+        return r.update_ticket(state, e.ticket_id, sla_due_at=due)
+    if isinstance(e, SlaTimerFulfilled):  # approximate: the next timer's start sets it again
+        return r.update_ticket(state, e.ticket_id, sla_due_at=None)
     if isinstance(e, TicketPriorityChanged):
         return r.update_ticket(state, e.ticket_id, priority=e.to_priority)
     if isinstance(e, TicketGroupChanged):

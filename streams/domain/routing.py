@@ -14,11 +14,12 @@ waiting ticket. Pure: the router's agent feeds it events and sends the assignmen
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
-from schemas.records import AgentPresence, AssignmentReason, Channel, Priority
+from schemas.records import AgentPresence, AssignmentReason, Channel, Priority, TicketStatus
 
 PRIORITY_RANK = {Priority.URGENT: 0, Priority.HIGH: 1, Priority.NORMAL: 2, Priority.LOW: 3}
 
@@ -48,6 +49,8 @@ class RoutedTicket:
     since: datetime | None = None  # waiting since (event time)
     reason: AssignmentReason = AssignmentReason.ROUTING
     previous_agent_id: str | None = None
+    status: TicketStatus = TicketStatus.NEW
+    sla_due_at: datetime | None = None  # earliest active SLA deadline (from SLA events)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +111,19 @@ class RoutingState:
         return None
 
 
-def queue_order(t: RoutedTicket) -> tuple[int, datetime | None, str]:
-    return (PRIORITY_RANK[t.priority], t.since, t.ticket_id)
+_LAST = datetime.max.replace(tzinfo=UTC)
+
+
+def queue_order(t: RoutedTicket) -> tuple[int, datetime, datetime, str]:
+    """Priority (urgent first), then time to SLA breach (none last), then waiting time."""
+    return (PRIORITY_RANK[t.priority], t.sla_due_at or _LAST, t.since or _LAST, t.ticket_id)
+
+
+def open_tickets(state: RoutingState) -> list[tuple[RoutedTicket, str | None]]:
+    """Every ticket routing knows (waiting and held) with its assignee, in queue order."""
+    rows: list[tuple[RoutedTicket, str | None]] = [(w, None) for w in state.waiting]
+    rows += [(t, a.agent_id) for a in state.agents for t in a.open_tickets]
+    return sorted(rows, key=lambda row: queue_order(row[0]))
 
 
 def choose_agent(state: RoutingState, t: RoutedTicket, strategy: Strategy) -> str | None:
@@ -136,13 +150,17 @@ def enqueue(state: RoutingState, t: RoutedTicket) -> RoutingState:
     """``t`` waits for an agent (once; a ticket already held or waiting is left alone)."""
     if any(w.ticket_id == t.ticket_id for w in state.waiting) or state.holder_of(t.ticket_id):
         return state
-    return replace(state, waiting=tuple(sorted((*state.waiting, t), key=queue_order)))
+    waiting = list(state.waiting)
+    bisect.insort(waiting, t, key=queue_order)
+    return replace(state, waiting=tuple(waiting))
 
 
 def dispatch(state: RoutingState, strategy: Strategy) -> tuple[RoutingState, list[Assignment]]:
     """Assign waiting tickets, most urgent first, while eligible agents have capacity."""
     out: list[Assignment] = []
     still: list[RoutedTicket] = []
+    if not state.waiting or not any(a.presence is AgentPresence.ONLINE for a in state.agents):
+        return state, out
     for t in state.waiting:
         agent_id = choose_agent(state, t, strategy)
         if agent_id is None:

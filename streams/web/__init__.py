@@ -1,0 +1,1 @@
+"""The worker's HTTP API (Faust web views): command intake and reads from the tables."""
