@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from aiokafka.partitioner import DefaultPartitioner, murmur2
 
 from connectors import metrics
 from connectors.channels import api, dingtalk, line, meta, telegram, wechat
@@ -149,7 +150,7 @@ class Gateway:
 
     def __post_init__(self) -> None:
         self._adapters = adapters(self.settings, self.tenant_id)
-        self._pending: dict[str, asyncio.Future[None]] = {}
+        self._pending: dict[str, asyncio.Future[object]] = {}
 
     def app(self) -> web.Application:
         from ticketstream.observability.http import add_metrics_route
@@ -168,16 +169,19 @@ class Gateway:
         if channel is Channel.WECHAT:
             budget = min(budget, WECHAT_BUDGET)
 
+        requests = metrics.REQUESTS.labels(label)
+        seconds = metrics.REQUEST_SECONDS.labels(label)
+
         async def handle(request: web.Request) -> web.StreamResponse:
             started = time.perf_counter()
-            metrics.REQUESTS.labels(label).inc()
+            requests.inc()
             try:
                 response = await self._handle(request, channel, adapter, budget)
             except ChannelError as exc:
                 metrics.REJECTED.labels(label, exc.reason).inc()
                 log.info("%s rejected %s (%s): %s", label, exc.status, exc.reason, exc.message)
                 response = _error(exc.status, exc.reason, exc.message)
-            metrics.REQUEST_SECONDS.labels(label).observe(time.perf_counter() - started)
+            seconds.observe(time.perf_counter() - started)
             return response
 
         return handle
@@ -196,12 +200,8 @@ class Gateway:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             raise ChannelError(413, "too_large", f"body is over the {limit}-byte limit") from None
-        req = WebhookRequest(
-            method=request.method,
-            headers={k.lower(): v for k, v in request.headers.items()},
-            query=dict(request.query),
-            body=body,
-        )
+        # aiohttp's header mapping is case-insensitive: adapters ask for lower-case names.
+        req = WebhookRequest(request.method, request.headers, request.query, body)
         now = self.clock()
         try:
             result = adapter(req, now)
@@ -222,27 +222,33 @@ class Gateway:
         self, channel: Channel, messages: tuple[ChannelMessageReceived, ...], budget: float
     ) -> None:
         label = channel.value
-        waits: list[asyncio.Future[None]] = []
+        dropped = metrics.REDELIVERIES_DROPPED.labels(label)
+        waits: list[asyncio.Future[object]] = []
         seen: set[str] = set()
-        for ev in messages:
-            key = dedup_id(ev.channel.value, ev.dedup_key)
-            if key in self.dedup or key in seen:
-                metrics.REDELIVERIES_DROPPED.labels(label).inc()
-                continue
-            seen.add(key)
-            pending = self._pending.get(key)
-            if pending is None:
-                pending = asyncio.ensure_future(self._send(ev))
-                self._pending[key] = pending
-                pending.add_done_callback(functools.partial(self._settled, key))
-            else:
-                metrics.REDELIVERIES_DROPPED.labels(label).inc()  # a copy is already in flight
-            waits.append(pending)
-        if not waits:
-            return
         started = time.perf_counter()
         try:
-            await asyncio.wait_for(asyncio.shield(asyncio.gather(*waits)), budget)
+            async with asyncio.timeout(budget):
+                for ev in messages:
+                    key = dedup_id(ev.channel.value, ev.dedup_key)
+                    if key in self.dedup or key in seen:
+                        dropped.inc()
+                        continue
+                    seen.add(key)
+                    pending = self._pending.get(key)
+                    if pending is None:
+                        # send() returns once the record is in the producer's buffer; the
+                        # returned future resolves with Kafka's ack (acks=all).
+                        pending = await self.producer.send(
+                            self.topic, value=encode(ev), key=ev.conversation_key.encode("utf-8")
+                        )
+                        self._pending[key] = pending
+                        pending.add_done_callback(functools.partial(self._settled, key))
+                    else:
+                        dropped.inc()  # a copy is already in flight: wait for that one
+                    waits.append(pending)
+                for fut in waits:
+                    # shield: a timeout must not cancel the delivery (a retry waits for it).
+                    await asyncio.shield(fut)
         except (TimeoutError, KafkaError) as exc:
             raise ChannelError(
                 503,
@@ -250,16 +256,11 @@ class Gateway:
                 f"Kafka did not acknowledge within {budget:.1f} s ({type(exc).__name__}); "
                 "not stored, retry later",
             ) from None
-        metrics.PRODUCE_SECONDS.labels(label).observe(time.perf_counter() - started)
-        metrics.MESSAGES.labels(label).inc(len(waits))
+        if waits:
+            metrics.PRODUCE_SECONDS.labels(label).observe(time.perf_counter() - started)
+            metrics.MESSAGES.labels(label).inc(len(waits))
 
-    async def _send(self, ev: ChannelMessageReceived) -> None:
-        delivery = await self.producer.send(
-            self.topic, value=encode(ev), key=ev.conversation_key.encode("utf-8")
-        )
-        await delivery
-
-    def _settled(self, key: str, fut: asyncio.Future[None]) -> None:
+    def _settled(self, key: str, fut: asyncio.Future[object]) -> None:
         if self._pending.get(key) is fut:
             del self._pending[key]
         if fut.cancelled():
@@ -283,12 +284,31 @@ def _error(status: int, reason: str, message: str) -> web.Response:
     )
 
 
+_DEFAULT_PARTITIONER = DefaultPartitioner()
+
+
+@functools.lru_cache(maxsize=65_536)
+def _murmur2_positive(key: bytes) -> int:
+    return int(murmur2(key)) & 0x7FFFFFFF
+
+
+def cached_default_partitioner(
+    key: bytes | None, all_partitions: list[int], available: list[int]
+) -> int:
+    """aiokafka's DefaultPartitioner (Java-compatible murmur2, so Faust and Java clients agree
+    on a key's partition) with the pure-Python hash cached per key: a conversation's messages
+    keep coming with the same key."""
+    if key is None:
+        return int(_DEFAULT_PARTITIONER(key, all_partitions, available))
+    return all_partitions[_murmur2_positive(key) % len(all_partitions)]
+
+
 def new_producer(bootstrap: str) -> AIOKafkaProducer:
     """acks=all on an idempotent producer: an ack means every in-sync replica has it."""
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         acks="all",
         enable_idempotence=True,
-        linger_ms=1,
         request_timeout_ms=30_000,
+        partitioner=cached_default_partitioner,
     )

@@ -9,7 +9,6 @@ Echoes (``is_echo``), deletions, delivery/read receipts and WhatsApp statuses yi
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from datetime import datetime
 from typing import Any
@@ -44,7 +43,7 @@ WA_MEDIA = ("image", "video", "audio", "document", "sticker", "voice")
 
 def sign(app_secret: str, body: bytes) -> str:
     """The ``X-Hub-Signature-256`` value for ``body``."""
-    return "sha256=" + hmac.new(app_secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+    return "sha256=" + hmac.digest(app_secret.encode("utf-8"), body, "sha256").hex()
 
 
 def handshake(req: WebhookRequest, *, verify_token: str, channel: Channel) -> WebhookResult:
