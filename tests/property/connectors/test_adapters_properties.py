@@ -1,0 +1,169 @@
+"""Properties of the pure adapters: any change to a signed body fails verification, and any
+correctly signed body either normalises or raises ChannelError with a 4xx (never anything else)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from connectors.channels import api, dingtalk, line, meta, telegram, wechat
+from connectors.channels.base import ChannelError, WebhookRequest, from_epoch
+from schemas.records import Channel
+
+NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+KEYS = [
+    "destination",
+    "events",
+    "object",
+    "entry",
+    "messaging",
+    "changes",
+    "value",
+    "messages",
+    "message",
+    "update_id",
+    "chat",
+    "id",
+    "msgId",
+    "chatbotUserId",
+    "conversationId",
+    "text",
+    "timestamp",
+    "type",
+    "source",
+    "webhookEventId",
+    "account_id",
+    "external_message_id",
+    "external_conversation_id",
+    "external_user_id",
+    "sent_at",
+    "attachments",
+    "metadata",
+    "sender",
+    "mid",
+    "from",
+    "message_id",
+    "date",
+    "msgtype",
+    "content",
+    "senderId",
+    "userId",
+]
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=12)
+)
+docs = st.recursive(
+    scalars,
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.sampled_from(KEYS), c, max_size=6),
+    max_leaves=40,
+)
+
+
+def run_all(body: bytes) -> None:
+    ms, s = str(int(NOW.timestamp() * 1000)), str(int(NOW.timestamp()))
+    calls = [
+        lambda: line.handle(
+            WebhookRequest("POST", {"x-line-signature": line.sign("k", body)}, {}, body),
+            secret="k",
+            received_at=NOW,
+            tenant_id="t",
+        ),
+        *[
+            (
+                lambda ch=ch: meta.handle(
+                    WebhookRequest("POST", {"x-hub-signature-256": meta.sign("k", body)}, {}, body),
+                    channel=ch,
+                    app_secret="k",
+                    verify_token="v",
+                    received_at=NOW,
+                    tenant_id="t",
+                )
+            )
+            for ch in (Channel.MESSENGER, Channel.INSTAGRAM, Channel.WHATSAPP)
+        ],
+        lambda: telegram.handle(
+            WebhookRequest("POST", {"x-telegram-bot-api-secret-token": "k"}, {}, body),
+            secret_token="k",
+            bot_id="1",
+            received_at=NOW,
+            tenant_id="t",
+        ),
+        lambda: dingtalk.handle(
+            WebhookRequest("POST", {"timestamp": ms, "sign": dingtalk.sign("k", ms)}, {}, body),
+            app_secret="k",
+            now=NOW,
+            tenant_id="t",
+        ),
+        lambda: wechat.handle(
+            WebhookRequest(
+                "POST",
+                {},
+                {"signature": wechat.signature("k", s, "n"), "timestamp": s, "nonce": "n"},
+                body,
+            ),
+            token="k",
+            received_at=NOW,
+            tenant_id="t",
+        ),
+        lambda: api.handle(
+            WebhookRequest(
+                "POST", {"x-timestamp": s, "x-signature": api.sign("k", s, body)}, {}, body
+            ),
+            channel=Channel.API,
+            secret="k",
+            now=NOW,
+            tenant_id="t",
+        ),
+    ]
+    for call in calls:
+        try:
+            call()
+        except ChannelError as exc:
+            assert 400 <= exc.status < 500 and exc.reason and exc.message
+
+
+@settings(max_examples=400, deadline=None)
+@given(docs)
+def test_signed_json_of_any_shape_normalises_or_is_a_4xx(doc):
+    run_all(json.dumps(doc).encode())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=200))
+def test_signed_bytes_normalise_or_are_a_4xx(raw):
+    run_all(raw)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(min_size=1, max_size=300), st.data())
+def test_any_change_to_a_signed_body_fails_verification(body, data):
+    i = data.draw(st.integers(0, len(body) - 1))
+    changed = body[:i] + bytes([body[i] ^ data.draw(st.integers(1, 255))]) + body[i + 1 :]
+    for verify, header, sig in (
+        (line.verify, "x-line-signature", line.sign("k", body)),
+        (
+            lambda k, r: meta.verify(k, r, Channel.MESSENGER),
+            "x-hub-signature-256",
+            meta.sign("k", body),
+        ),
+    ):
+        try:
+            verify("k", WebhookRequest("POST", {header: sig}, {}, changed))
+        except ChannelError as exc:
+            assert exc.reason == "bad_signature"
+        else:
+            raise AssertionError("a changed body verified")
+
+
+@given(st.integers(0, 253_402_300_799_000))  # up to 9999-12-31T23:59:59Z
+def test_epoch_millis_keep_exact_milliseconds(ms):
+    dt = from_epoch(ms, "x", "t", millis=True)
+    assert dt.microsecond % 1000 == 0
+    assert (dt - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1) == ms
