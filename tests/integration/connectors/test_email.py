@@ -19,7 +19,16 @@ from connectors.email.imap import EmailIngest
 from connectors.email.parse import parse_mail
 from connectors.email.smtp import SmtpSender
 from connectors.gateway import new_producer
-from schemas.records import Actor, ActorKind, AgentReplied, Channel, Envelope
+from schemas.records import (
+    Actor,
+    ActorKind,
+    AgentReplied,
+    AppendCustomerMessage,
+    Channel,
+    Envelope,
+    OpenTicket,
+)
+from streams.domain.threading import ConversationState, thread
 from ticketstream.devstack.procs import free_port
 
 from .dovecot import Dovecot
@@ -106,6 +115,23 @@ def test_imap_polling_threads_replies_and_never_produces_twice(
     assert reply.text == "Still nothing!"
     assert (other.thread_refs, other.ticket_hint) == ((), None)
     assert other.conversation_key != first.conversation_key
+    # Through the ticket stream's own threading: the reply appends to the first mail's ticket,
+    # the new subject opens a new ticket.
+    conversations: dict[str, ConversationState] = {}
+    commands = {}
+    for ev in (first, reply, other):
+        state = conversations.get(ev.conversation_key, ConversationState(ev.conversation_key))
+        conversations[ev.conversation_key], cmds = thread(state, ev)
+        commands[ev.external_message_id] = cmds
+    assert [type(c).__name__ for c in commands[first.external_message_id]] == [
+        "OpenTicket",
+        "AppendCustomerMessage",
+    ]
+    (append,) = commands[reply.external_message_id]
+    assert isinstance(append, AppendCustomerMessage)
+    assert append.ticket_id == commands[first.external_message_id][0].ticket_id
+    assert isinstance(commands[other.external_message_id][0], OpenTicket)
+    assert commands[other.external_message_id][0].ticket_id != append.ticket_id
 
 
 class Keep(Sink):

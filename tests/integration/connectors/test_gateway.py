@@ -90,3 +90,73 @@ def test_restarted_gateway_drops_a_redelivery_of_what_the_topic_holds(stack, uni
     events = asyncio.run(main())
     assert [e.dedup_key for e in events] == [f"{s.expected[0][0]}"]  # type: ignore[attr-defined]
     assert dedup_id("line", s.expected[0][0]).startswith("line|")
+
+
+SIGNATURES = {
+    "x-line-signature",
+    "x-hub-signature-256",
+    "x-telegram-bot-api-secret-token",
+    "sign",
+    "x-signature",
+    "signature",
+}
+
+
+def wrong_signature(values: dict[str, str]) -> dict[str, str]:
+    out = dict(values)
+    for k, v in values.items():
+        if k.lower() in SIGNATURES:
+            out[k] = v[:-2] + ("A" if v[-2] != "A" else "B") + v[-1]
+    return out
+
+
+def test_every_route_rejects_bad_requests_with_its_4xx_and_counts_each(stack, unique_name):
+    from datetime import timedelta
+
+    from .payloads import dingtalk_sample
+    from .test_fuzz_routes import signed_headers
+
+    topic = f"messages.{unique_name}"
+    create_topic(stack.kafka_bootstrap, topic)
+    now = datetime.now(UTC)
+
+    def rejected(channel: str, reason: str) -> float:
+        return metric("ticketstream_gateway_rejected_total", channel=channel, reason=reason)
+
+    async def main() -> list[object]:
+        async with gateway(stack.settings, settings(gateway_max_body_bytes=8192), topic) as h:
+            for s in all_samples(now):
+                # wrong signature (or secret token): one character of it changed
+                before = rejected(s.channel, "bad_signature")
+                url = f"http://127.0.0.1:{h.port}{s.path}"
+                hdrs, query = wrong_signature(s.headers), wrong_signature(s.query)
+                async with h.http.post(url, data=s.body, headers=hdrs, params=query) as r:
+                    assert r.status == 401, s.channel
+                assert rejected(s.channel, "bad_signature") == before + 1, s.channel
+                # missing header (WeChat: missing signature query parameters)
+                before = rejected(s.channel, "missing_header")
+                h2 = {"Content-Type": "text/xml"} if s.channel == "wechat" else {}
+                async with h.http.post(url, data=s.body, headers=h2) as r:
+                    status = r.status
+                assert status == 401, s.channel
+                assert rejected(s.channel, "missing_header") >= before + 1, s.channel
+                # malformed but correctly signed
+                bad = b"<xml><MsgId>" if s.channel == "wechat" else b'{"events": [1,'
+                headers, query = signed_headers(s.path, bad, datetime.now(UTC))
+                async with h.http.post(url, data=bad, headers=headers, params=query) as r:
+                    assert r.status == 400, s.channel
+                # oversized
+                before = rejected(s.channel, "too_large")
+                async with h.http.post(
+                    url, data=b"x" * 9000, headers=s.headers, params=s.query
+                ) as r:
+                    assert r.status == 413, s.channel
+                assert rejected(s.channel, "too_large") == before + 1, s.channel
+            # DingTalk: a correctly signed request whose timestamp is more than an hour old
+            stale = dingtalk_sample(now - timedelta(hours=1, minutes=1))
+            before = rejected("dingtalk", "stale_timestamp")
+            assert (await h.send(stale))[0] == 401
+            assert rejected("dingtalk", "stale_timestamp") == before + 1
+            return await h.events()
+
+    assert asyncio.run(main()) == []
