@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -63,6 +64,7 @@ class Projector:
         stop: threading.Event | None = None,
         clock: Callable[[], float] = time.monotonic,
         commit: bool = True,
+        pipelined: bool = True,
     ) -> None:
         self.engine = engine
         self.consumer = consumer
@@ -77,11 +79,19 @@ class Projector:
         self._dead: int = 0
         self._first_at: float | None = None
         self._deferred_since: dict[tuple[str, int, int], float] = {}
+        # One writer thread: the next batch is consumed and projected while the previous one
+        # is inserted. The engine is used by one thread at a time: the consumer's thread only
+        # queries it (load_state) after waiting for the batch in flight.
+        self.pipelined = pipelined
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="projector-writer")
+        self._inflight: tuple[Future[None], dict[Any, int], int] | None = None
         self.rows_written = 0
 
     # ------------------------------------------------------------------ consuming
     def poll_once(self, timeout_s: float = 0.1) -> int:
         """Poll once, decode what came, flush when the batch is full or old. Returns records."""
+        if self._inflight is not None and self._inflight[0].done():
+            self._drain()
         if self._first_at is not None:
             timeout_s = max(
                 0.0, min(timeout_s, self._first_at + self.config.flush_seconds - self.clock())
@@ -128,40 +138,66 @@ class Projector:
 
     # ------------------------------------------------------------------ flushing
     def flush(self, *, force: bool = False) -> None:
-        """Write the pending batch to ClickHouse, then commit its offsets (retries until done).
+        """Close the pending batch: project it and hand it to the writer thread (at most one
+        batch in flight: this waits for the previous one, then commits its offsets).
 
         SLA events of tickets not seen yet stay pending (with the rest of their partition) for
-        up to ``max_defer_seconds`` unless ``force``; their partitions are committed up to them."""
+        up to ``max_defer_seconds`` unless ``force``; their partitions are committed up to them.
+        Call :meth:`finish` to also wait for the last write and its commit."""
         if self._first_at is None:
             return
         records = [rec for rec, _ in self._pending]
-        if records:
+        if any(self.projection.missing(records)):
+            self._drain()  # the state may be in the batch being written
             self._retry("load_state", lambda: self.projection.load_state(records))
         items, deferred = self._order(self._pending, force=force)
-        if items:
-            batch = self.projection.project(items, datetime.now(UTC).replace(microsecond=0))
-            metrics.DUPLICATES.inc(batch.dropped)
-            started = time.perf_counter()
-            self._retry("insert", lambda: self._write(batch))
-            metrics.INSERT_SECONDS.observe(time.perf_counter() - started)
-            metrics.BATCHES.inc()
-            self.rows_written += batch.row_count()
-            if batch.newest_event_at is not None:
-                metrics.FRESHNESS.set(
-                    max(0.0, (datetime.now(UTC) - batch.newest_event_at).total_seconds())
-                )
-        if self._dead:
-            self.producer.flush()
-            metrics.DEAD_LETTERS.inc(self._dead)
+        batch = self.projection.project(items, datetime.now(UTC).replace(microsecond=0))
+        metrics.DUPLICATES.inc(batch.dropped)
         held = {(src.topic, src.partition): src.offset for _, src in reversed(deferred)}
-        if self.commit_offsets and self._offsets:
-            self._commit(held)
-        self._update_lag()
+        offsets = {tp: held.get((tp.topic, tp.partition), off) for tp, off in self._offsets.items()}
+        dead = self._dead
         self._pending, self._dead = deferred, 0
         self._offsets = {
             tp: o for tp, o in self._offsets.items() if (tp.topic, tp.partition) in held
         }
         self._first_at = self.clock() if deferred else None
+        self._drain()
+        self._inflight = (self._pool.submit(self._write, batch), offsets, dead)
+        if not self.pipelined:
+            self._drain()
+
+    def finish(self) -> None:
+        """Flush everything pending and wait until it is written and committed."""
+        self.flush(force=True)
+        self._drain()
+
+    def _drain(self) -> None:
+        """Wait for the batch in flight; then flush dead letters and commit its offsets."""
+        if self._inflight is None:
+            return
+        future, offsets, dead = self._inflight
+        self._inflight = None
+        future.result()  # re-raises Stopped (or a bug) in the consumer's thread
+        if dead:
+            self.producer.flush()
+            metrics.DEAD_LETTERS.inc(dead)
+        if self.commit_offsets and offsets:
+            self._commit(offsets)
+        self._update_lag()
+
+    def _write(self, batch: Batch) -> None:
+        """Insert ``batch`` (writer thread), retrying until ClickHouse acknowledges it."""
+        if not batch.row_count():
+            return
+        started = time.perf_counter()
+        self._retry("insert", lambda: self._insert(batch))
+        metrics.INSERT_SECONDS.observe(time.perf_counter() - started)
+        metrics.BATCHES.inc()
+        self.rows_written += batch.row_count()
+        if batch.newest_event_at is not None:
+            metrics.FRESHNESS.set(
+                max(0.0, (datetime.now(UTC) - batch.newest_event_at).total_seconds())
+            )
 
     def _order(
         self, pending: list[tuple[Any, Source]], *, force: bool
@@ -194,7 +230,7 @@ class Projector:
             ready.append((rec, src))
         return ready, deferred
 
-    def _write(self, batch: Batch) -> None:
+    def _insert(self, batch: Batch) -> None:
         for table in TABLES:  # events first: see projections.rows
             data = batch.columnar(table)
             if data:
@@ -202,16 +238,12 @@ class Projector:
         for table in TABLES:
             metrics.ROWS_INSERTED.labels(table).inc(len(batch.rows[table]))
 
-    def _commit(self, held: dict[tuple[str, int], int]) -> None:
+    def _commit(self, offsets: dict[Any, int]) -> None:
         from kafka.errors import CommitFailedError
         from kafka.structs import OffsetAndMetadata
 
-        offsets = {
-            tp: OffsetAndMetadata(held.get((tp.topic, tp.partition), off), "", -1)
-            for tp, off in self._offsets.items()
-        }
         try:
-            self.consumer.commit(offsets)
+            self.consumer.commit({tp: OffsetAndMetadata(o, "", -1) for tp, o in offsets.items()})
         except CommitFailedError as exc:
             # The group moved on (e.g. we waited for ClickHouse longer than
             # max.poll.interval.ms): the records come again and are deduplicated.
@@ -261,14 +293,20 @@ class Projector:
         try:
             while not self.stop.is_set():
                 self.poll_once()
-            self.flush(force=True)
+            self.finish()
         except Stopped:
             log.info("projector stopped; the unflushed batch will be replayed")
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the writer thread (after the batch in flight, if any)."""
+        self._pool.shutdown(wait=True)
 
     def on_revoked(self, _partitions: Iterable[Any]) -> None:
         """Rebalance: write and commit what is pending, forget state of moved partitions."""
         try:
-            self.flush(force=True)
+            self.finish()
         finally:
             self.projection.forget()
 

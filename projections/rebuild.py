@@ -88,7 +88,7 @@ def _replay(
     while any(consumer.position(tp) < off for tp, off in end.items()):
         done += projector.poll_once(0.2)
         tick(done)
-    projector.flush(force=True)
+    projector.finish()
     return done
 
 
@@ -140,6 +140,8 @@ def rebuild(
         commit=False,
     )  # fmt: skip
     n += _replay(live, consumer, consumer.end_offsets(parts), lambda d: tick(n + d))
+    projector.close()
+    live.close()
     if bar is not None:
         bar.update(n, force=True)
         bar.close()

@@ -181,22 +181,33 @@ class Projection:
         self.timers.clear()
 
     # ------------------------------------------------------------------ state loading
-    def load_state(self, records: Sequence[Any]) -> None:
-        """Load from ClickHouse the state of tickets/timers in ``records`` not cached.
-
-        Raises ClickHouseError (nothing is changed then, so the caller may retry)."""
+    def missing(self, records: Sequence[Any]) -> tuple[set[str], set[str]]:
+        """Ticket ids whose ticket state, and whose SLA timer state, must be loaded for
+        ``records``: not cached, and not new in ``records`` (opened / timer started here)."""
+        opened = {rec.ticket_id for rec in records if isinstance(rec, r.TicketOpened)}
         ticket_ids = {
             rec.ticket_id
             for rec in records
             if isinstance(rec, (*TICKET_EVENTS, *TIMER_EVENTS))
             and rec.ticket_id not in self.tickets
+            and rec.ticket_id not in opened
         }
-        ticket_ids -= {rec.ticket_id for rec in records if isinstance(rec, r.TicketOpened)}
-        timer_keys = {
-            timer_key(rec)
+        started = {timer_key(rec) for rec in records if isinstance(rec, r.SlaTimerStarted)}
+        timer_ids = {
+            rec.ticket_id
             for rec in records
-            if isinstance(rec, TIMER_EVENTS) and timer_key(rec) not in self.timers
+            if isinstance(rec, TIMER_EVENTS)
+            and rec.ticket_id not in opened
+            and timer_key(rec) not in started
+            and timer_key(rec) not in self.timers
         }
+        return ticket_ids, timer_ids
+
+    def load_state(self, records: Sequence[Any]) -> None:
+        """Load from ClickHouse the state of tickets/timers in ``records`` not cached.
+
+        Raises ClickHouseError (nothing is changed then, so the caller may retry)."""
+        ticket_ids, timer_ids = self.missing(records)
         found_tickets: list[Row] = []
         found_timers: list[Row] = []
         if ticket_ids:
@@ -204,10 +215,10 @@ class Projection:
                 f"SELECT {', '.join(TICKET_COLUMNS)} FROM {self.db}.tickets FINAL "
                 f"WHERE ticket_id IN ({_in_list(sorted(ticket_ids))})"
             )
-        if timer_keys:
+        if timer_ids:
             found_timers = self.engine.execute(
                 f"SELECT {', '.join(TIMER_COLUMNS)} FROM {self.db}.sla_timers FINAL "
-                f"WHERE ticket_id IN ({_in_list(sorted({k[0] for k in timer_keys}))})"
+                f"WHERE ticket_id IN ({_in_list(sorted(timer_ids))})"
             )
         for row in found_tickets:
             self.tickets.put(str(row[0]), TicketState.from_row(_utc_row(row)))

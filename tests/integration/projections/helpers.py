@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 
 from projections import cookbook
@@ -32,11 +32,19 @@ def topic_map(unique: str) -> dict[str, str]:
 
 
 def create_topics(bootstrap: str, topics: Iterable[str], partitions: int = 2) -> None:
+    """Create ``topics`` and wait until a fresh client sees them all (a consumer subscribing
+    earlier could be assigned only some of them at first)."""
+    names = list(topics)
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     try:
-        admin.create_topics([NewTopic(t, partitions, 1) for t in topics])
+        admin.create_topics([NewTopic(t, partitions, 1) for t in names])
     finally:
         admin.close()
+    probe = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        wait_until(lambda: set(names) <= probe.topics(), 30, "the new topics' metadata")
+    finally:
+        probe.close()
 
 
 def produce(bootstrap: str, records: Iterable[Any], topics: dict[str, str]) -> int:

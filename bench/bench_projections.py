@@ -1,0 +1,359 @@
+"""Benchmark: the projector vs raw clickhouse-driver columnar inserts, event → queryable
+latency, rebuild rate. Needs the dev stack (``ticketstream dev up``).
+
+    python -m bench.bench_projections [--tickets 6000] [--rate 5000] [--seconds 10]
+
+1. Throughput. A synthetic stream (6 events per ticket) is produced to private topics. Same
+   run, alternating rounds: (a) raw — the rows the projector would write, computed beforehand,
+   inserted with clickhouse-driver ``columnar=True`` into fresh tables in the same batches;
+   (b) projector — a fresh consumer group consumes, decodes, projects and inserts the same
+   events (commits included). Ratio = median projector rows/s ÷ median raw rows/s (target 0.7).
+2. Latency. ``ticketstream projections run`` (default settings: 5,000 rows or 1 s per batch) in
+   its own process; this process produces at ``--rate`` events/s for ``--seconds`` and polls
+   ClickHouse every 50 ms for every 25th event: latency = first seen − sent (target p99 ≤ 2 s).
+3. Rebuild. ``projections.rebuild.rebuild`` of the latency run's database: events/s.
+Writes bench/results/projections.json and .md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer
+from kafka.admin import KafkaAdminClient, NewTopic
+
+from projections.engines import DriverEngine, sql_literal
+from projections.migrate import migrate
+from projections.projector import Projector, ProjectorConfig
+from projections.rebuild import rebuild
+from projections.rows import TABLE_COLUMNS, TABLES, Batch, Projection, Source
+from projections.synthetic import stream, ticket_events
+from schemas.codec import encode
+from schemas.topics import EVENT_TOPICS, key_of, route_of
+from ticketstream.settings import load_settings
+
+RESULTS = Path(__file__).resolve().parent / "results"
+RATIO_TARGET, P99_TARGET = 0.7, 2.0
+
+
+def _topics(tag: str) -> dict[str, str]:
+    return {t: f"{t}.{tag}" for t in EVENT_TOPICS}
+
+
+def _produce(producer: Any, records: list[Any], topics: dict[str, str]) -> None:
+    for rec in records:
+        key = key_of(rec)
+        producer.send(
+            topics[route_of(type(rec)).topic], key=key.encode() if key else None, value=encode(rec)
+        )
+
+
+def _engine(core: Any) -> DriverEngine:
+    return DriverEngine(core.clickhouse_host, core.clickhouse_port, send_receive_timeout=120)
+
+
+def _fresh(engine: DriverEngine, db: str) -> None:
+    engine.execute(f"DROP DATABASE IF EXISTS {db}")
+    migrate(engine, db)
+
+
+def raw_round(core: Any, batches: list[Batch], db: str) -> tuple[float, int]:
+    engine = _engine(core)
+    _fresh(engine, db)
+    data = [{t: b.columnar(t) for t in TABLES} for b in batches]
+    rows = sum(b.row_count() for b in batches)
+    t0 = time.perf_counter()
+    for cols in data:
+        for table in TABLES:
+            if cols[table]:
+                engine.insert(f"{db}.{table}", TABLE_COLUMNS[table], cols[table])
+    secs = time.perf_counter() - t0
+    engine.close()
+    return rows / secs, rows
+
+
+def projector_round(
+    core: Any, topics: dict[str, str], total: int, db: str, batch_rows: int
+) -> tuple[float, int]:
+    engine = _engine(core)
+    _fresh(engine, db)
+    consumer = KafkaConsumer(
+        *topics.values(), bootstrap_servers=core.kafka_bootstrap, group_id=f"bench-{uuid.uuid4().hex[:8]}",
+        enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=batch_rows,
+        fetch_max_bytes=64 * 1024 * 1024, max_partition_fetch_bytes=16 * 1024 * 1024,
+    )  # fmt: skip
+    producer = KafkaProducer(bootstrap_servers=core.kafka_bootstrap)
+    proj = Projector(
+        engine, consumer, producer, ProjectorConfig(db=db, group="bench", batch_rows=batch_rows)
+    )
+    while not consumer.assignment():
+        consumer.poll(timeout_ms=100, max_records=1)  # join the group (not timed)
+    consumer.seek_to_beginning()
+    consumed = 0
+    t0 = time.perf_counter()
+    while consumed < total:
+        consumed += proj.poll_once(0.5)
+    proj.finish()
+    proj.close()
+    secs = time.perf_counter() - t0
+    rows = proj.rows_written
+    consumer.close()
+    producer.close()
+    engine.close()
+    return rows / secs, rows
+
+
+def throughput(core: Any, tag: str, tickets: int, batch_rows: int, rounds: int) -> dict[str, Any]:
+    topics = _topics(tag)
+    events = list(stream(tickets, tag))
+    producer = KafkaProducer(
+        bootstrap_servers=core.kafka_bootstrap, linger_ms=20, batch_size=1 << 20
+    )
+    _produce(producer, events, topics)
+    producer.flush()
+    producer.close()
+    # the rows the projector writes, computed once for the raw side
+    engine = _engine(core)
+    _fresh(engine, f"bench_rows_{tag}")
+    projection = Projection(engine, f"bench_rows_{tag}")
+    batches = []
+    for i in range(0, len(events), batch_rows):
+        chunk = events[i : i + batch_rows]
+        projection.load_state(chunk)
+        batches.append(
+            projection.project(
+                [(e, Source("t", 0, j)) for j, e in enumerate(chunk)], datetime.now(UTC)
+            )
+        )
+    engine.execute(f"DROP DATABASE bench_rows_{tag}")
+    engine.close()
+    raw, proj = [], []
+    for r in range(rounds):
+        sides = ("raw", "projector") if r % 2 == 0 else ("projector", "raw")
+        for side in sides:
+            if side == "raw":
+                raw.append(raw_round(core, batches, f"bench_raw_{tag}")[0])
+            else:
+                proj.append(
+                    projector_round(core, topics, len(events), f"bench_proj_{tag}", batch_rows)[0]
+                )
+    ratio = statistics.median(proj) / statistics.median(raw)
+    return {
+        "events": len(events), "rows": sum(b.row_count() for b in batches), "batch_rows": batch_rows,
+        "raw_rows_per_s": [round(x) for x in raw], "projector_rows_per_s": [round(x) for x in proj],
+        "ratio": round(ratio, 3), "target": RATIO_TARGET, "meets_target": ratio >= RATIO_TARGET,
+    }  # fmt: skip
+
+
+def latency(core: Any, tag: str, rate: int, seconds: float) -> dict[str, Any]:
+    topics = _topics(tag)
+    admin = KafkaAdminClient(bootstrap_servers=core.kafka_bootstrap)
+    admin.create_topics([NewTopic(t, 3, 1) for t in topics.values()])
+    admin.close()
+    db = f"bench_lat_{tag}"
+    env = {
+        **os.environ,
+        "TICKETSTREAM_CLICKHOUSE_DATABASE": db,
+        "TICKETSTREAM_PROJECTIONS_GROUP": f"bench-lat-{tag}",
+        "TICKETSTREAM_PROJECTIONS_TOPICS": ",".join(topics.values()),
+    }
+    cli = str(Path(sys.executable).parent / "ticketstream")
+    proc = subprocess.Popen([cli, "projections", "run", "--metrics-port", "0"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    engine = _engine(core)
+    producer = KafkaProducer(bootstrap_servers=core.kafka_bootstrap, linger_ms=5)
+    try:
+        warm = ticket_events(0, f"{tag}w", datetime.now(UTC), at=datetime.now(UTC))
+        _produce(producer, warm, topics)
+        producer.flush()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if engine.execute(f"SELECT count() FROM {db}.events")[0][0] >= len(warm):
+                    break
+            except Exception:
+                pass
+            time.sleep(0.2)
+        sent: dict[str, tuple[str, float]] = {}  # event id → (aggregate id, sent at)
+        latencies: list[float] = []
+        lock = threading.Lock()
+        done = threading.Event()
+
+        def poll() -> None:
+            while True:
+                with lock:
+                    pending = dict(sent)
+                if pending:
+                    aggs = sql_literal(sorted({a for a, _ in pending.values()}))[1:-1]
+                    ids = sql_literal(sorted(pending))[1:-1]
+                    rows = engine.execute(
+                        f"SELECT event_id FROM {db}.events WHERE aggregate_id IN ({aggs}) AND event_id IN ({ids})"
+                    )
+                    now = time.perf_counter()
+                    with lock:
+                        for (eid,) in rows:
+                            if eid in sent:
+                                latencies.append(now - sent.pop(eid)[1])
+                elif done.is_set():
+                    return
+                time.sleep(0.05)
+
+        poller = threading.Thread(target=poll)
+        poller.start()
+        n_events, n = 0, 1
+        t0 = time.perf_counter()
+        tick = 0.02
+        per_tick = max(1, int(rate * tick))
+        while time.perf_counter() - t0 < seconds:
+            target = t0 + (n_events / rate)
+            delay = target - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            batch: list[Any] = []
+            while len(batch) < per_tick:
+                batch.extend(ticket_events(n, tag, datetime.now(UTC), at=datetime.now(UTC)))
+                n += 1
+            now = time.perf_counter()
+            for i, rec in enumerate(batch):
+                if (n_events + i) % 25 == 0:
+                    with lock:
+                        sent[rec.envelope.event_id] = (rec.envelope.aggregate_id, now)
+            _produce(producer, batch, topics)
+            n_events += len(batch)
+        producer.flush()
+        produced_secs = time.perf_counter() - t0
+        done.set()
+        poller.join(60)
+    finally:
+        producer.close()
+        proc.terminate()
+        proc.wait(30)
+    latencies.sort()
+    q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [float("nan")] * 99
+    p99 = q[98]
+    engine.close()
+    return {
+        "db": db, "topics": list(topics.values()), "target_rate": rate,
+        "achieved_rate": round(n_events / produced_secs), "events": n_events + 6,
+        "samples": len(latencies), "lost_samples": len(sent),
+        "p50_s": round(q[49], 3), "p90_s": round(q[89], 3), "p99_s": round(p99, 3),
+        "max_s": round(latencies[-1], 3) if latencies else None,
+        "target_p99_s": P99_TARGET, "meets_target": p99 <= P99_TARGET,
+    }  # fmt: skip
+
+
+def rebuild_rate(core: Any, lat: dict[str, Any]) -> dict[str, Any]:
+    engine = _engine(core)
+    consumer = KafkaConsumer(bootstrap_servers=core.kafka_bootstrap, enable_auto_commit=False,
+                             fetch_max_bytes=64 * 1024 * 1024, max_partition_fetch_bytes=16 * 1024 * 1024)  # fmt: skip
+    result = rebuild(engine, consumer, lat["db"], topics=tuple(lat["topics"]), progress=None)
+    consumer.close()
+    engine.close()
+    return {"events": result.events, "rows": result.rows, "seconds": round(result.seconds, 2),
+            "events_per_s": round(result.rate)}  # fmt: skip
+
+
+def cleanup(core: Any, tag: str) -> None:
+    engine = _engine(core)
+    for db in ("raw", "proj", "lat", "lat_old", "lat_rebuild", "rows"):
+        engine.execute(f"DROP DATABASE IF EXISTS bench_{db}_{tag}")
+    engine.close()
+    admin = KafkaAdminClient(bootstrap_servers=core.kafka_bootstrap)
+    names = [t for t in admin.list_topics() if t.endswith(tag) or t.endswith(f"{tag}l")]
+    if names:
+        admin.delete_topics(names)
+    admin.close()
+
+
+def machine() -> str:
+    try:
+        model = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+    except (OSError, StopIteration):
+        model = platform.processor() or "unknown CPU"
+    load = os.getloadavg()[0]
+    return (f"{model}, {os.cpu_count()} cores (shared), load {load:.2f}; CPython "
+            f"{platform.python_version()}, ClickHouse 18.16.1 server, {platform.platform()}")  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "--tickets", type=int, default=6000, help="synthetic tickets for throughput (6 events each)"
+    )
+    ap.add_argument("--batch-rows", type=int, default=5000)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rate", type=int, default=5000, help="events/s for the latency run")
+    ap.add_argument("--seconds", type=float, default=10.0)
+    args = ap.parse_args(argv)
+    core = load_settings()
+    tag = "b" + uuid.uuid4().hex[:8]
+    try:
+        thr = throughput(core, tag, args.tickets, args.batch_rows, args.rounds)
+        print("throughput", thr, flush=True)
+        lat = latency(core, f"{tag}l", args.rate, args.seconds)
+        print("latency", lat, flush=True)
+        reb = rebuild_rate(core, lat)
+        print("rebuild", reb, flush=True)
+    finally:
+        cleanup(core, tag)
+    out = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": "python -m bench.bench_projections " + " ".join(argv or sys.argv[1:]),
+        "machine": machine(), "throughput": thr, "latency": lat, "rebuild": reb,
+    }  # fmt: skip
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "projections.json").write_text(json.dumps(out, indent=2) + "\n")
+    md = f"""# Projections benchmark
+
+`{out["command"].strip()}`, {out["when"]}. Dev stack: Kafka 3.9 (KRaft, 1 node), ClickHouse 18.16.1.
+
+## Throughput: projector vs raw clickhouse-driver columnar inserts (same rows, same run)
+
+{thr["events"]:,} synthetic events → {thr["rows"]:,} rows in 5 tables (+ the rollup view), batches of {thr["batch_rows"]:,}.
+
+| side | rows/s per round |
+|---|---|
+| raw: precomputed rows, `Client.execute(..., columnar=True)` per table | {", ".join(f"{x:,}" for x in thr["raw_rows_per_s"])} |
+| projector: Kafka consume + Avro decode + projection + the same inserts + offset commits | {", ".join(f"{x:,}" for x in thr["projector_rows_per_s"])} |
+
+**Ratio projector/raw: {thr["ratio"]}** (medians) — target {RATIO_TARGET}: {"met" if thr["meets_target"] else "NOT met"}.
+
+## Event → queryable latency (projector in its own process, default batching: 5,000 rows / 1 s)
+
+Target rate {lat["target_rate"]:,} events/s, achieved {lat["achieved_rate"]:,} events/s ({lat["events"]:,} events); {lat["samples"]} sampled events (every 25th), {lat["lost_samples"]} never seen.
+
+| p50 | p90 | p99 | max |
+|---|---|---|---|
+| {lat["p50_s"]} s | {lat["p90_s"]} s | {lat["p99_s"]} s | {lat["max_s"]} s |
+
+p99 target ≤ {P99_TARGET} s: {"met" if lat["meets_target"] else "NOT met"}.
+
+## Rebuild
+
+{reb["events"]:,} events → {reb["rows"]:,} rows in {reb["seconds"]} s: **{reb["events_per_s"]:,} events/s** (replay into fresh tables + RENAME swap + catch-up).
+
+Machine: {out["machine"]}.
+"""
+    (RESULTS / "projections.md").write_text(md)
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
