@@ -3,9 +3,10 @@
 Threading inputs put on the event (the stream decides which ticket): ``thread_refs`` =
 In-Reply-To + References Message-IDs; ``ticket_hint`` = the plus-address token of
 ``support+<token>@…`` if present, else the ``[#TICKET-KEY]`` subject tag. The conversation is the
-thread root (first References id, else In-Reply-To, else the mail's own Message-ID), so replies
-in one thread share a conversation key; a mail without threading headers but with a ticket hint
-gets ``ticket:<hint>``.
+thread root (first References id, else In-Reply-To, else the mail's own Message-ID) as a digest
+``mid-<32 hex>``, so replies in one thread share a conversation key. Our outbound Message-IDs
+embed that digest, so a client that keeps only ``In-Reply-To: <our reply>`` still lands in the
+thread. A mail without threading headers but with a ticket hint gets ``ticket:<hint>``.
 Dedup key: ``<mailbox address>:<Message-ID>`` (fallback: SHA-256 of the raw message).
 """
 
@@ -23,6 +24,8 @@ from schemas.records import Attachment, Channel
 
 MSGID = re.compile(r"<[^<>\s]+>")
 SUBJECT_TAG = re.compile(r"\[#([A-Za-z0-9][A-Za-z0-9_-]{0,63})\]")
+# Our outbound Message-IDs carry the conversation: <reply.<reply id>.<conversation>@domain>.
+OUR_MSGID = re.compile(r"^<reply\..*\.(mid-[0-9a-f]{32})@[^<>@]+>$")
 # Lines that start quoted history in common clients (English, Chinese, Thai, Outlook).
 QUOTE_HEADERS = (
     re.compile(r"^On .{0,200} wrote:\s*$"),
@@ -44,6 +47,15 @@ def normalise_msgid(value: str | None) -> str | None:
         return None
     m = MSGID.search(value)
     return m.group(0) if m else None
+
+
+def conversation_of(root_message_id: str) -> str:
+    """The conversation id of a thread: a digest of its root Message-ID (fixed length, safe in
+    keys), or the one embedded in our own outbound Message-ID when the root is one of ours."""
+    ours = OUR_MSGID.match(root_message_id)
+    if ours:
+        return ours.group(1)
+    return "mid-" + hashlib.sha256(root_message_id.encode("utf-8")).hexdigest()[:32]
 
 
 def msgid_list(value: str | None) -> list[str]:
@@ -134,7 +146,7 @@ def parse_mail(raw: bytes, *, mailbox_address: str, received_at: datetime) -> No
         account_id=mailbox_address.lower(),
         # Thread root first (a reply to any mail of the thread lands in its conversation);
         # a bare ticket hint only when the client dropped the threading headers.
-        external_conversation_id=root if refs or not hint else f"ticket:{hint}",
+        external_conversation_id=conversation_of(root) if refs or not hint else f"ticket:{hint}",
         external_user_id=sender.lower(),
         external_message_id=dedup_id,
         dedup_key=f"{mailbox_address.lower()}:{dedup_id}",

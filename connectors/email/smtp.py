@@ -9,6 +9,7 @@ a client drops the headers).
 from __future__ import annotations
 
 import asyncio
+import re
 import smtplib
 import ssl
 from datetime import datetime
@@ -20,11 +21,18 @@ from connectors.outbound.base import SendError, Sent
 from connectors.settings import ConnectorSettings
 from schemas.records import AgentReplied
 
+OUR_CONVERSATION = re.compile(r"^mid-[0-9a-f]{32}$")
 
-def reply_message_id(reply_id: str, domain: str) -> str:
-    """Deterministic: a retried send carries the same Message-ID (the client shows one mail)."""
-    safe = "".join(c if c.isalnum() or c in "-._" else "-" for c in reply_id)[:100]
-    return f"<reply.{safe}@{domain}>" if safe else make_msgid(domain=domain)
+
+def reply_message_id(reply_id: str, domain: str, conversation: str = "") -> str:
+    """Deterministic (a retried send carries the same Message-ID, the client shows one mail),
+    with the thread's conversation id embedded so an answer to it threads even when the
+    customer's client keeps only In-Reply-To."""
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in reply_id)[:100]
+    if not safe:
+        return make_msgid(domain=domain)
+    suffix = f".{conversation}" if OUR_CONVERSATION.match(conversation) else ""
+    return f"<reply.{safe}{suffix}@{domain}>"
 
 
 def compose(reply: AgentReplied, s: ConnectorSettings, now: datetime) -> EmailMessage:
@@ -40,7 +48,9 @@ def compose(reply: AgentReplied, s: ConnectorSettings, now: datetime) -> EmailMe
     msg["To"] = ctx.get("from") or reply.external_user_id
     msg["Subject"] = subject
     msg["Date"] = format_datetime(now)
-    msg["Message-ID"] = reply_message_id(reply.reply_id, s.email_domain)
+    msg["Message-ID"] = reply_message_id(
+        reply.reply_id, s.email_domain, reply.external_conversation_id
+    )
     msg["Reply-To"] = f"{local}+{reply.ticket_id}@{domain}"
     parent = ctx.get("message_id")
     if parent:

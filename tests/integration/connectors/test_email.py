@@ -178,7 +178,8 @@ def test_outbound_reply_arrives_in_the_smtp_server_with_threading_headers():
         controller.stop()
     (raw,) = handler.received
     msg = message_from_bytes(raw, policy=policy.default)
-    assert msg["Message-ID"] == "<reply.r1@help.example>" == sent.external_message_id
+    conv = customer.external_conversation_id
+    assert msg["Message-ID"] == f"<reply.r1.{conv}@help.example>" == sent.external_message_id
     assert msg["In-Reply-To"] == "<abc123@mail.example.co.th>"
     assert msg["References"] == "<abc123@mail.example.co.th>"
     assert msg["Subject"] == "Re: Order 1234 not delivered [#T-42]"

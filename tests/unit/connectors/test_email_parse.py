@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from connectors.email.parse import parse_mail, plus_token, strip_quoted
+from connectors.email.parse import conversation_of, parse_mail, plus_token, strip_quoted
+from connectors.email.smtp import reply_message_id
 
 from .helpers import NOW
 
@@ -33,7 +34,8 @@ def test_new_subject_has_no_threading_refs_or_hint():
     m = parse_mail(NEW, mailbox_address="support@help.example", received_at=NOW)
     assert m.thread_refs == ()
     assert m.ticket_hint is None
-    assert m.external_conversation_id == "<abc123@mail.example.co.th>"
+    assert m.external_conversation_id == conversation_of("<abc123@mail.example.co.th>")
+    assert m.external_conversation_id.startswith("mid-") and len(m.external_conversation_id) == 36
     assert m.dedup_key == "support@help.example:<abc123@mail.example.co.th>"
     assert m.text == "สวัสดีครับ my order has not arrived."  # signature cut
     assert m.sent_at == datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
@@ -45,7 +47,7 @@ def test_reply_carries_refs_token_and_joins_the_thread_root():
     m = parse_mail(REPLY, mailbox_address="support@help.example", received_at=NOW)
     assert m.thread_refs == ("<reply.r1@help.example>", "<abc123@mail.example.co.th>")
     assert m.ticket_hint == "T-42"
-    assert m.external_conversation_id == "<abc123@mail.example.co.th>"
+    assert m.external_conversation_id == conversation_of("<abc123@mail.example.co.th>")
     assert m.text == "Still nothing!"
     assert m.reply_context["references"] == (
         "<abc123@mail.example.co.th> <reply.r1@help.example> <def456@mail.example.co.th>"
@@ -78,3 +80,14 @@ def test_strip_quoted_cuts_outlook_and_chinese_headers():
     assert strip_quoted("好的\n\n在 2026年11月23日 写道：\n> 旧消息") == "好的"
     assert strip_quoted("Thanks\n-----Original Message-----\nFrom: x") == "Thanks"
     assert strip_quoted("ok\nSent from my iPhone") == "ok"
+
+
+def test_answer_keeping_only_in_reply_to_our_reply_joins_the_thread():
+    root = parse_mail(NEW, mailbox_address="support@help.example", received_at=NOW)
+    ours = reply_message_id("r-1", "help.example", root.external_conversation_id)
+    answer = (
+        "From: somchai@example.co.th\r\nTo: support@help.example\r\nSubject: Re: hi\r\n"
+        f"Message-ID: <q1@mail.example.co.th>\r\nIn-Reply-To: {ours}\r\n\r\nok\r\n"
+    ).encode()
+    m = parse_mail(answer, mailbox_address="support@help.example", received_at=NOW)
+    assert m.external_conversation_id == root.external_conversation_id
