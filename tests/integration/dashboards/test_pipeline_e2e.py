@@ -21,6 +21,7 @@ from pathlib import Path
 import aiohttp
 from clickhouse_driver import Client
 from clickhouse_driver.errors import ServerException
+from prometheus_client.parser import text_string_to_metric_families
 
 from connectors.channels import api
 from connectors.service import running_gateway
@@ -235,9 +236,28 @@ def test_pipeline_running_feeds_every_dashboard(stack, unique_name, tmp_path: Pa
             if analyst.execute(expand_clickhouse(q.text, ch_vars, now - 86400, now + 60)):
                 with_rows.add(q.panel)
         analyst.disconnect()
-        client.disconnect()
         print(f"analyst queries with rows from the pipeline: {sorted(with_rows)}")
         assert with_rows >= ANALYST_FED
+
+        # Cardinality on the real worker and services: no label value is a ticket, customer,
+        # conversation or message id of this run.
+        ids = {
+            i
+            for row in client.execute(f"SELECT ticket_id, customer_id FROM {db}.tickets FINAL")
+            for i in row
+        }
+        ids |= {f"{p}-{i}" for i in range(TICKETS) for p in ("conv", "cust", "msg")}
+        for port in (web_port, services.port):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+                text = r.read().decode()
+            values = {
+                v
+                for family in text_string_to_metric_families(text)
+                for sample in family.samples
+                for v in sample.labels.values()
+            }
+            assert values & ids == set(), f"ids in labels on port {port}"
+        client.disconnect()
     finally:
         stop.set()
         worker.terminate()
