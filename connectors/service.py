@@ -32,7 +32,7 @@ async def running_gateway(
     warm: bool = True,
 ) -> AsyncIterator[tuple[Gateway, int]]:
     """Start the gateway on ``host:port`` (0 = a free port); yield it and the bound port."""
-    producer = new_producer(core.kafka_bootstrap)
+    producer = new_producer(core.kafka_bootstrap, settings.gateway_linger_ms)
     await producer.start()
     cache = DedupCache(settings.gateway_dedup_ttl_seconds, settings.gateway_dedup_max_keys)
     tail = TopicTail(core.kafka_bootstrap, topic, cache) if warm else None

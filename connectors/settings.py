@@ -31,6 +31,9 @@ class ConnectorSettings(BaseSettings):
         gt=0,
         description="How long a dedup key is remembered (WhatsApp retries 7 days)",
     )
+    gateway_linger_ms: int = Field(
+        0, ge=0, le=100, description="Producer linger (ms): bigger batches, a little more latency"
+    )
     gateway_dedup_max_keys: int = Field(2_000_000, ge=1000, description="Dedup cache size bound")
 
     # --- LINE
