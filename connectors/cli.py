@@ -5,8 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
-from ticketstream.settings import load_settings
+from ticketstream.settings import SettingsError, describe_validation_error, load_settings
+
+if TYPE_CHECKING:
+    from connectors.settings import ConnectorSettings
+    from ticketstream.settings import Settings
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,27 +35,31 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from connectors.service import serve
-    from connectors.settings import ConnectorSettings
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    core = load_settings()
-    settings = ConnectorSettings()  # type: ignore[call-arg]  # (no pydantic mypy plugin)
+    core, settings = _setup()
     asyncio.run(serve(core, settings, args.port or core.gateway_port))
     return 0
 
 
-def _setup() -> tuple[object, object]:
+def _setup() -> tuple[Settings, ConnectorSettings]:
+    """Core and connector settings, validated; a bad value raises SettingsError naming it."""
+    from pydantic import ValidationError
+
     from connectors.settings import ConnectorSettings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    return load_settings(), ConnectorSettings()  # type: ignore[call-arg]
+    core = load_settings()
+    try:
+        return core, ConnectorSettings()  # type: ignore[call-arg]  # (no pydantic mypy plugin)
+    except ValidationError as exc:
+        raise SettingsError(describe_validation_error(exc)) from None
 
 
 def cmd_outbound(args: argparse.Namespace) -> int:
     from connectors.service import run_outbound
 
     core, settings = _setup()
-    asyncio.run(run_outbound(core, settings))  # type: ignore[arg-type]
+    asyncio.run(run_outbound(core, settings))
     return 0
 
 
@@ -60,5 +69,5 @@ def cmd_email_poll(args: argparse.Namespace) -> int:
     from connectors.service import run_email_poll
 
     core, settings = _setup()
-    asyncio.run(run_email_poll(core, settings, Path(args.state)))  # type: ignore[arg-type]
+    asyncio.run(run_email_poll(core, settings, Path(args.state)))
     return 0
