@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 
 from connectors.dedup import partitions_of
+from connectors.gateway import Gateway
 from connectors.service import running_gateway
 from connectors.settings import ConnectorSettings
 from schemas.codec import decode
@@ -59,6 +60,7 @@ class Harness:
     http: aiohttp.ClientSession
     bootstrap: str
     topic: str
+    gateway: Gateway
 
     async def send(
         self,
@@ -87,10 +89,10 @@ async def gateway(
     core: Settings, settings: ConnectorSettings, topic: str
 ) -> AsyncIterator[Harness]:
     async with (
-        running_gateway(core, settings, host="127.0.0.1", port=0, topic=topic) as (_, port),
+        running_gateway(core, settings, host="127.0.0.1", port=0, topic=topic) as (gw, port),
         aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http,
     ):
-        yield Harness(port, http, core.kafka_bootstrap, topic)
+        yield Harness(port, http, core.kafka_bootstrap, topic, gw)
 
 
 def run(coro: object) -> object:

@@ -162,3 +162,27 @@ def test_every_route_rejects_bad_requests_with_its_4xx_and_counts_each(stack, un
             return await h.events()
 
     assert asyncio.run(main()) == []
+
+
+def test_a_second_replica_drops_a_redelivery_the_first_stored(stack, unique_name):
+    topic = f"messages.{unique_name}"
+    create_topic(stack.kafka_bootstrap, topic)
+    s = line_sample(event_id="01REPLICAS")
+    key = dedup_id("line", s.expected[0][0])
+
+    async def main() -> list[object]:
+        async with (
+            gateway(stack.settings, settings(), topic) as a,
+            gateway(stack.settings, settings(), topic) as b,
+        ):
+            replica_b = b.gateway
+            assert (await a.send(s))[0] == 200
+            for _ in range(100):  # B learns the key by following the topic (normally milliseconds)
+                if key in replica_b.dedup:
+                    break
+                await asyncio.sleep(0.05)
+            assert key in replica_b.dedup
+            assert (await b.send(s))[0] == 200
+            return await a.events()
+
+    assert [e.dedup_key for e in asyncio.run(main())] == [s.expected[0][0]]  # type: ignore[attr-defined]
