@@ -139,6 +139,7 @@ def throughput(core: Any, tag: str, tickets: int, batch_rows: int, rounds: int) 
         )
     engine.execute(f"DROP DATABASE bench_rows_{tag}")
     engine.close()
+    raw_round(core, batches[:1], f"bench_raw_{tag}")  # warm-up: clickhouse-driver's lookup tables
     raw, proj = [], []
     for r in range(rounds):
         sides = ("raw", "projector") if r % 2 == 0 else ("projector", "raw")

@@ -128,9 +128,7 @@ def payload_json(record: Any, *, store_bodies: bool) -> str:
         )
         _PAYLOAD_FIELDS[key] = names
     out = {name: getattr(record, name) for name in names}
-    return json.dumps(
-        out, separators=(",", ":"), sort_keys=True, ensure_ascii=False, default=_default
-    )
+    return json.dumps(out, separators=(",", ":"), ensure_ascii=False, default=_default)
 
 
 class LruCache(Generic[K, V]):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from schemas import records as r
@@ -26,6 +27,10 @@ TIMER_COLUMNS = (
     "business_elapsed_seconds", "calendar_elapsed_seconds", "breached", "fulfilled",
     "breached_at", "fulfilled_at", "updated_at",
 )  # fmt: skip
+
+
+_ticket_row = attrgetter(*TICKET_COLUMNS)
+_timer_row = attrgetter(*TIMER_COLUMNS)
 
 
 @dataclass(slots=True)
@@ -52,7 +57,7 @@ class TicketState:
     solved_at: datetime | None
 
     def row(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, c) for c in TICKET_COLUMNS)
+        return tuple(_ticket_row(self))
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> TicketState:
@@ -144,7 +149,7 @@ class TimerState:
     updated_at: datetime
 
     def row(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, c) for c in TIMER_COLUMNS)
+        return tuple(_timer_row(self))
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> TimerState:

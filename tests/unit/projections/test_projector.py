@@ -1,0 +1,161 @@
+"""The projector's batching, commit and dead-letter rules, with a scripted consumer and the
+in-process ClickHouse engine (no network, no sleeping: the clock is a fake)."""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from typing import Any
+
+import pytest
+
+from projections.engines import ChdbEngine, ClickHouseError
+from projections.migrate import migrate
+from projections.projector import Projector, ProjectorConfig, Stopped
+from schemas.codec import decode, encode
+from schemas.records import DeadLetter
+from schemas.topics import DEAD_LETTER
+from tests.unit.projections.known_stream import known_stream
+
+TP = namedtuple("TP", "topic partition")
+Msg = namedtuple("Msg", "topic partition offset key value timestamp")
+
+
+class FakeConsumer:
+    def __init__(self) -> None:
+        self.queue: list[dict[Any, list[Msg]]] = []
+        self.commits: list[dict[Any, int]] = []
+
+    def poll(self, timeout_ms: int, max_records: int) -> dict[Any, list[Msg]]:
+        return self.queue.pop(0) if self.queue else {}
+
+    def commit(self, offsets: dict[Any, Any]) -> None:
+        self.commits.append({tp: om.offset for tp, om in offsets.items()})
+
+    def assignment(self) -> set[Any]:
+        return set()
+
+
+class FakeProducer:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes | None, bytes]] = []
+        self.flushed = 0
+
+    def send(self, topic: str, key: bytes | None, value: bytes) -> None:
+        self.sent.append((topic, key, value))
+
+    def flush(self) -> None:
+        self.flushed += 1
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def msgs(topic: str, records: list[Any], start: int = 0) -> dict[Any, list[Msg]]:
+    tp = TP(topic, 0)
+    return {tp: [Msg(topic, 0, start + i, b"k", encode(r), 0) for i, r in enumerate(records)]}
+
+
+@pytest.fixture
+def engine() -> ChdbEngine:
+    eng = ChdbEngine()
+    migrate(eng, "p")
+    return eng
+
+
+def make(engine: Any, **config: Any) -> tuple[Projector, FakeConsumer, FakeProducer, Clock]:
+    consumer, producer, clock = FakeConsumer(), FakeProducer(), Clock()
+    cfg = ProjectorConfig(db="p", group="g", **{"batch_rows": 100, "flush_seconds": 1.0, **config})
+    return (
+        Projector(engine, consumer, producer, cfg, clock=clock, pipelined=False),
+        consumer,
+        producer,
+        clock,
+    )
+
+
+def test_a_batch_closes_after_flush_seconds_and_commits_after_the_insert(
+    engine: ChdbEngine,
+) -> None:
+    p, consumer, _producer, clock = make(engine)
+    opened = known_stream()[2]  # T1 TicketOpened
+    consumer.queue.append(msgs("tickets", [opened]))
+    p.poll_once()
+    assert consumer.commits == [] and engine.execute("SELECT count() FROM p.events") == [(0,)]
+    clock.now = 1.0
+    p.poll_once()
+    assert engine.execute("SELECT count() FROM p.events") == [(1,)]
+    assert consumer.commits == [{TP("tickets", 0): 1}]
+
+
+def test_a_batch_closes_at_batch_rows(engine: ChdbEngine) -> None:
+    p, consumer, _producer, _clock = make(engine, batch_rows=3)
+    consumer.queue.append(msgs("tickets", known_stream()[2:5]))
+    p.poll_once()
+    assert consumer.commits == [{TP("tickets", 0): 3}]
+
+
+class Down:
+    name = "down"
+
+    def execute(self, sql: str) -> Any:
+        raise ClickHouseError("down")
+
+    def insert(self, *a: Any) -> None:
+        raise ClickHouseError("down")
+
+    def close(self) -> None: ...
+
+
+def test_clickhouse_down_commits_nothing_and_keeps_retrying_until_stopped() -> None:
+    p, consumer, _producer, _clock = make(Down(), batch_rows=1)
+    calls = []
+    p.stop.wait = lambda delay: calls.append(delay) or len(calls) >= 4  # type: ignore[method-assign]
+    consumer.queue.append(msgs("tickets", known_stream()[2:3]))
+    with pytest.raises(Stopped):
+        p.poll_once()
+    assert calls == [0.1, 0.2, 0.4, 0.8]  # exponential backoff
+    assert consumer.commits == []
+
+
+def test_undecodable_record_is_dead_lettered_counted_and_committed_past(engine: ChdbEngine) -> None:
+    p, consumer, producer, clock = make(engine)
+    good = msgs("tickets", known_stream()[2:3], start=1)[TP("tickets", 0)]
+    junk = Msg("tickets", 0, 0, b"T1", b"junk", 1_700_000_000_000)
+    consumer.queue.append({TP("tickets", 0): [junk, *good]})
+    p.poll_once()
+    clock.now = 5
+    p.poll_once()
+    assert consumer.commits == [{TP("tickets", 0): 2}]
+    assert producer.flushed == 1
+    [(topic, key, value)] = producer.sent
+    dl = decode(value, expected=DeadLetter)
+    assert (topic, key) == (DEAD_LETTER, b"T1")
+    assert (dl.source_topic, dl.source_partition, dl.source_offset) == ("tickets", 0, 0)
+    assert dl.error_type == "SchemaDecodeError" and "tickets[0]@0" in dl.error
+    assert engine.execute("SELECT count() FROM p.events") == [(1,)]
+
+
+def test_sla_event_of_an_unseen_ticket_waits_for_the_ticket_and_holds_its_partition(
+    engine: ChdbEngine,
+) -> None:
+    stream = known_stream()
+    opened, started = stream[2], stream[3]  # T1 TicketOpened, T1 SlaTimerStarted
+    p, consumer, _producer, clock = make(engine, max_defer_seconds=5.0)
+    consumer.queue.append(msgs("sla", [started]))
+    p.poll_once()
+    clock.now = 1.0
+    p.poll_once()  # flush: the SLA event is held, its partition not committed past it
+    assert engine.execute("SELECT count() FROM p.events") == [(0,)]
+    assert consumer.commits == [{TP("sla", 0): 0}]
+    consumer.queue.append(msgs("tickets", [opened]))
+    p.poll_once()
+    clock.now = 2.0
+    p.poll_once()
+    rows = engine.execute("SELECT event_type, channel FROM p.events FINAL ORDER BY event_type")
+    assert rows == [("SlaTimerStarted", "email"), ("TicketOpened", "email")]
+    assert consumer.commits[-1] == {TP("sla", 0): 1, TP("tickets", 0): 1}
