@@ -8,7 +8,7 @@ latency, rebuild rate. Needs the dev stack (``ticketstream dev up``).
    inserted with clickhouse-driver ``columnar=True`` into fresh tables in the same batches;
    (b) projector — a fresh consumer group consumes, decodes, projects and inserts the same
    events (commits included). Ratio = median projector rows/s ÷ median raw rows/s (target 0.7).
-2. Latency. ``ticketstream projections run`` (default settings: 5,000 rows or 1 s per batch) in
+2. Latency. ``ticketstream projections run`` (default settings: 5,000 rows or 0.5 s per batch) in
    its own process; this process produces at ``--rate`` events/s for ``--seconds`` and polls
    ClickHouse every 50 ms for every 25th event: latency = first seen − sent (target p99 ≤ 2 s).
 3. Rebuild. ``projections.rebuild.rebuild`` of the latency run's database: events/s.
@@ -335,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
 
 **Ratio projector/raw: {thr["ratio"]}** (medians) — target {RATIO_TARGET}: {"met" if thr["meets_target"] else "NOT met"}.
 
-## Event → queryable latency (projector in its own process, default batching: 5,000 rows / 1 s)
+## Event → queryable latency (projector in its own process, default batching: 5,000 rows / 0.5 s)
 
 Target rate {lat["target_rate"]:,} events/s, achieved {lat["achieved_rate"]:,} events/s ({lat["events"]:,} events); {lat["samples"]} sampled events (every 25th), {lat["lost_samples"]} never seen.
 

@@ -43,7 +43,7 @@ class ProjectorConfig:
     db: str
     group: str
     batch_rows: int = 5000
-    flush_seconds: float = 1.0
+    flush_seconds: float = 0.5
     retry_max_seconds: float = 5.0
     store_bodies: bool = False
     # An SLA event whose ticket the projector has not seen yet (topics are not ordered with

@@ -24,7 +24,9 @@ class ProjectionSettings(BaseSettings):
         5000, ge=1, le=1_000_000, description="Flush a batch once it holds this many records"
     )
     projections_flush_seconds: float = Field(
-        1.0,
+        # 0.5 s, not 1 s: at 5,000 events/s on 2 shared cores, 1 s batches put p99
+        # event → queryable latency near 2 s; ClickHouse takes 2 inserts/s per table easily.
+        0.5,
         gt=0,
         le=60,
         description="Flush a batch at the latest this many seconds after its first record",
