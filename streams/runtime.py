@@ -25,7 +25,9 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def table(name: str, help: str, *, partitions: int | None = None) -> faust.Table:
+def table(
+    name: str, help: str, *, partitions: int | None = None, use_partitioner: bool = False
+) -> faust.Table:
     """A changelog-backed table (compact changelog) of pickled domain states.
 
     Keys are the UTF-8 bytes of the source topic's key (raw, as the producer wrote them), so the
@@ -36,6 +38,7 @@ def table(name: str, help: str, *, partitions: int | None = None) -> faust.Table
         key_type=bytes,
         value_type=bytes,
         partitions=partitions or streams_settings.streams_topic_partitions,
+        use_partitioner=use_partitioner,
     )
 
 

@@ -48,8 +48,10 @@ async def _handle(event: Any) -> None:
     state = load(tickets, ticket_id, TicketState(ticket_id))
     outcome = handle(state, command, now())
     kind = type(command).__name__
-    if outcome.duplicate:
+    if outcome.duplicate:  # replayed: send its events again (same ids), change nothing
         metrics.COMMANDS_DUPLICATE.labels(kind).inc()
+        for ev in outcome.replayed:
+            await send(ticket_events_topic, ticket_id, ev)
         return
     history = load(ticket_history, ticket_id, [])
     for ev in outcome.events:

@@ -7,7 +7,10 @@ crash sends the same commands (the ticket drops the duplicate)."""
 from __future__ import annotations
 
 import logging
+import weakref
 from typing import Any
+
+from faust.streams import _current_event
 
 from schemas import codec
 from schemas.codec import SchemaDecodeError
@@ -20,7 +23,11 @@ from streams.domain.routing import ReassignPolicy, RoutingState, Strategy
 from streams.runtime import load, now, send, store, table
 
 log = logging.getLogger(__name__)
-routing = table("routing", "the router's state (key 'routing')", partitions=1)
+routing = table(
+    "routing",
+    "the router's state (key 'routing')",
+    partitions=1,
+)
 ROUTING_KEY = "routing"
 ROUTER = Actor(ActorKind.SYSTEM, "router")
 POLICY = ReassignPolicy(
@@ -36,12 +43,15 @@ BATCH = 500  # feed records per state load/store: the state is one value (change
 
 @app.agent(routing_feed_topic, concurrency=1)
 async def route_tickets(stream: Any) -> None:
-    async for values in stream.take(BATCH, within=0.2):
+    async for events in stream.take_events(BATCH, within=0.2):
+        # take_events runs outside the per-event context Faust's table writes need: make the
+        # batch's last event current (one partition, so every event has the same one).
+        _current_event.set(weakref.ref(events[-1]))
         try:
-            await _handle(values)
+            await _handle([e.value for e in events])
         except Exception:  # a bug: count it and keep routing (the feed was decoded upstream)
-            log.exception("router failed on a batch of %d feed records", len(values))
-            metrics.DEAD_LETTERS.labels(routing_feed_topic.get_topic_name()).inc(len(values))
+            log.exception("router failed on a batch of %d feed records", len(events))
+            metrics.DEAD_LETTERS.labels(routing_feed_topic.get_topic_name()).inc(len(events))
 
 
 async def _handle(values: list[bytes]) -> None:

@@ -33,9 +33,8 @@ async def _handle(event: Any) -> None:
     key = message.conversation_key
     state = load(conversations, key, ConversationState(key))
     new_state, commands = thread(state, message)
-    if new_state is state:
-        return
-    store(conversations, key, new_state)
-    for command in commands:
+    if new_state is not state:
+        store(conversations, key, new_state)
+        metrics.MESSAGES_THREADED.labels(message.channel.value).inc()
+    for command in commands:  # also for a redelivery: same ids, the ticket drops duplicates
         await send(ticket_commands_topic, command.ticket_id, command)
-    metrics.MESSAGES_THREADED.labels(message.channel.value).inc()

@@ -4,7 +4,10 @@ A conversation (``conversation_key``) points at its current ticket. The first me
 ticket whose id derives from the message's dedup key; later messages are appended to the
 current ticket (the ticket itself reopens when solved, and forwards to a linked follow-up when
 closed — see ``streams.domain.tickets.handle``). A redelivered message (same dedup key) changes
-nothing. Commands are keyed by ticket id; their ids derive from the dedup key.
+nothing: the conversation state stays as it is and the same commands (same ids) go out
+again, which the ticket drops as duplicates (and which repairs a crash between saving the
+conversation and sending its commands). Commands are keyed by ticket id; their ids derive from
+the dedup key.
 """
 
 from __future__ import annotations
@@ -53,13 +56,13 @@ def thread(
 
     ``customer_id`` is the customer the sender's identity resolves to (default: the
     identity's own customer id)."""
-    if message.dedup_key in state.recent_messages:
-        return state, []
+    replay = message.dedup_key in state.recent_messages
     customer = customer_id or state.customer_id or customer_id_of(message)
     header = _header(message)
     commands: list[Any] = []
     ticket_id = state.ticket_id
-    if ticket_id is None:
+    opens = ticket_id is None or (replay and ticket_id == ticket_id_for(message))
+    if ticket_id is None or opens:
         ticket_id = ticket_id_for(message)
         commands.append(
             OpenTicket(
@@ -91,6 +94,10 @@ def thread(
             reply_context_expires_at=message.reply_context_expires_at,
         )
     )
+    if replay:
+        # A redelivery (or a replay after a crash, when our state was saved but the commands
+        # maybe not): send the same commands again; the ticket drops them by command id.
+        return state, commands
     new_state = replace(
         state,
         ticket_id=ticket_id,

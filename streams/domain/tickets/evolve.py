@@ -25,7 +25,7 @@ from schemas.records import (
     TicketTagsChanged,
     TicketUnassigned,
 )
-from streams.domain.tickets.state import TicketState, remember
+from streams.domain.tickets.state import TicketState, remember, remember_outcome
 
 TicketEvent = (
     TicketOpened
@@ -53,13 +53,19 @@ def evolve(state: TicketState, event: object) -> TicketState:
     if env is None:
         return state
     at: datetime = env.occurred_at
+    outcomes = remember_outcome(state.recent_outcomes, env.causation_id, event)
     if isinstance(event, TicketCommandRejected):  # a rejection changes nothing but idempotency
-        return replace(state, recent_commands=remember(state.recent_commands, event.command_id))
+        return replace(
+            state,
+            recent_commands=remember(state.recent_commands, event.command_id),
+            recent_outcomes=outcomes,
+        )
     s = replace(
         state,
         version=max(state.version, env.aggregate_version),
         updated_at=at,
         recent_commands=remember(state.recent_commands, env.causation_id),
+        recent_outcomes=outcomes,
     )
     if isinstance(event, TicketOpened):
         return replace(

@@ -35,6 +35,7 @@ class Outcome:
     commands: tuple[Any, ...] = ()
     rejection: TicketCommandRejected | None = None
     duplicate: bool = False
+    replayed: tuple[Any, ...] = ()
 
 
 def follow_up_id(closed_ticket_id: str) -> str:
@@ -47,7 +48,7 @@ def handle(state: TicketState, command: Any, now: datetime) -> Outcome:
     """What ``command`` does to the ticket ``state`` (never raises ``TicketCommandError``)."""
     header = command.command
     if state.seen_command(header.command_id):
-        return Outcome(duplicate=True)
+        return Outcome(duplicate=True, replayed=state.outcome_of(header.command_id))
     if (
         isinstance(command, AppendCustomerMessage)
         and state.status is TicketStatus.CLOSED

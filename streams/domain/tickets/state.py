@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from schemas.records import Channel, Priority, TicketStatus
 
 RECENT_IDS = 128  # command ids / message dedup keys remembered per ticket (idempotency window)
+RECENT_OUTCOMES = 8  # events of the last commands, re-sent when a command is replayed
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,9 @@ class TicketState:
     sla_due_at: datetime | None = None
     recent_commands: tuple[str, ...] = ()
     recent_messages: tuple[str, ...] = ()
+    # (command id, its events) of the last RECENT_OUTCOMES commands: a command replayed after a
+    # crash (its state saved, its events maybe not) re-sends exactly these events.
+    recent_outcomes: tuple[tuple[str, tuple[Any, ...]], ...] = ()
 
     @property
     def exists(self) -> bool:
@@ -57,6 +62,22 @@ class TicketState:
 
     def seen_message(self, message_id: str) -> bool:
         return message_id in self.recent_messages
+
+    def outcome_of(self, command_id: str) -> tuple[Any, ...]:
+        """The events command ``command_id`` produced, if it is among the last few."""
+        for cid, events in self.recent_outcomes:
+            if cid == command_id:
+                return events
+        return ()
+
+
+def remember_outcome(
+    outcomes: tuple[tuple[str, tuple[Any, ...]], ...], command_id: str, event: Any
+) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+    """``outcomes`` with ``event`` added to its command's entry (newest last, bounded)."""
+    if outcomes and outcomes[-1][0] == command_id:
+        return (*outcomes[:-1], (command_id, (*outcomes[-1][1], event)))
+    return (*outcomes, (command_id, (event,)))[-RECENT_OUTCOMES:]
 
 
 def remember(ids: tuple[str, ...], new: str) -> tuple[str, ...]:

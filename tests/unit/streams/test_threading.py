@@ -48,9 +48,11 @@ def test_next_message_joins_the_open_ticket() -> None:
     assert state2.message_count == 2
 
 
-def test_redelivered_message_changes_nothing() -> None:
-    state, _ = thread(ConversationState(KEY), msg("d1"))
-    assert thread(state, msg("d1")) == (state, [])
+def test_redelivered_message_changes_nothing_and_resends_the_same_commands() -> None:
+    state, first = thread(ConversationState(KEY), msg("d1"))
+    state2, second = thread(state, msg("d2"))
+    assert thread(state2, msg("d1")) == (state2, first)  # the opening message: open + append
+    assert thread(state2, msg("d2")) == (state2, second)
 
 
 def test_threaded_commands_build_the_ticket_once_even_if_replayed() -> None:

@@ -188,9 +188,11 @@ def test_customer_message_on_closed_ticket_opens_a_linked_follow_up() -> None:
     assert again.commands[1].ticket_id == new_id
 
 
-def test_replayed_command_is_a_duplicate() -> None:
+def test_replayed_command_is_a_duplicate_and_resends_its_events() -> None:
     state = given(open_cmd(), assign())
-    assert handle(state, assign(), NOW).duplicate
+    out = handle(state, assign(), NOW)
+    assert out.duplicate and kinds(out.replayed) == ["TicketAssigned", "TicketStatusChanged"]
+    assert out.replayed == tuple(decide(given(open_cmd()), assign(), NOW))
     assert handle(state, assign("agent-bob", "c-other"), NOW).events != ()
 
 

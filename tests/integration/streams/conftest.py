@@ -1,0 +1,49 @@
+"""Workers of streams.app on unique topics of the real broker."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from streams.settings import StreamsSettings
+from streams.testing import WorkerProcess
+from streams.topics_admin import ensure_topics
+from ticketstream.devstack.procs import free_port
+
+TOKENS = "tok-agent:agent:agent-ann,tok-sup:supervisor:sup-1,tok-int:integration:bot-1"
+
+
+@pytest.fixture
+def workers(stack, unique_name: str, tmp_path: Path) -> Iterator[Callable[[str], WorkerProcess]]:
+    """``start(name)`` starts a ready worker (own port and data dir); all are stopped at the end."""
+    env = {
+        "TICKETSTREAM_KAFKA_BOOTSTRAP": stack.kafka_bootstrap,
+        "TICKETSTREAM_STREAMS_APP_ID": unique_name,
+        "TICKETSTREAM_STREAMS_TOPIC_PREFIX": f"{unique_name}.",
+        "TICKETSTREAM_STREAMS_SESSION_TIMEOUT_SECONDS": "6",
+        "TICKETSTREAM_STREAMS_API_TOKENS": TOKENS,
+        "TICKETSTREAM_STREAMS_STORE": "rocksdict",
+    }
+    streams = StreamsSettings(streams_topic_prefix=f"{unique_name}.")  # type: ignore[call-arg]
+    ensure_topics(stack.settings, streams)
+    started: list[WorkerProcess] = []
+
+    def start(name: str) -> WorkerProcess:
+        w = WorkerProcess(
+            name,
+            {**env, "TICKETSTREAM_STREAMS_DATADIR": str(tmp_path / name)},
+            free_port(),
+            tmp_path / f"{name}.log",
+        ).start()
+        started.append(w)
+        w.wait_ready()
+        return w
+
+    start.prefix = f"{unique_name}."  # type: ignore[attr-defined]
+    try:
+        yield start
+    finally:
+        for w in started:
+            w.stop()
