@@ -139,6 +139,8 @@ class PrivateClickHouse:
         users.write_text(configs.clickhouse_users(settings))
         users.chmod(0o600)
         self.proc: subprocess.Popen[bytes] | None = None
+        self.pidfile = Path(settings.stack_dir) / "run" / "clickhouse.pid"
+        self.pidfile.parent.mkdir(parents=True, exist_ok=True)
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
@@ -146,6 +148,8 @@ class PrivateClickHouse:
             cwd=self.base, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
+        # where reap_orphan_stacks() looks: a pytest killed with -9 leaves no server behind
+        procs.write_pidfile(self.pidfile, self.proc.pid)
         engine = DriverEngine(self.settings.clickhouse_host, self.settings.clickhouse_port)
         wait_until(lambda: engine.execute("SELECT 1") == [(1,)], 60, "the private ClickHouse")
         engine.close()
@@ -159,6 +163,7 @@ class PrivateClickHouse:
                 self.proc.kill()
                 self.proc.wait(10)
         self.proc = None
+        self.pidfile.unlink(missing_ok=True)
         procs.wait_ports_free(
             [self.settings.clickhouse_port, self.settings.clickhouse_http_port], timeout=30
         )
