@@ -13,8 +13,6 @@ from pydantic import ValidationError
 
 from ticketstream.settings import SettingsError, describe_validation_error, load_settings
 
-DEV_STACK_TARGET = "lag-exporter"
-
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
@@ -28,11 +26,6 @@ def register(subparsers: Any) -> None:
         "--interval",
         type=float,
         help="seconds between polls (TICKETSTREAM_LAG_EXPORTER_INTERVAL_SECONDS)",
-    )
-    p.add_argument(
-        "--dev-stack",
-        action="store_true",
-        help="also register with the local stack's Prometheus (file_sd target, job lag-exporter)",
     )
     p.set_defaults(func=run_lag_exporter)
 
@@ -57,20 +50,13 @@ def run_lag_exporter(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    registered: list[object] = []
-
-    def on_ready(port: int) -> None:
-        print(f"lag exporter: /metrics on {args.addr}:{port}", flush=True)
-        if args.dev_stack:
-            from ticketstream.devstack import Stack
-
-            stack = Stack(settings)
-            stack.add_scrape_target(DEV_STACK_TARGET, f"127.0.0.1:{port}")  # job lag-exporter
-            registered.append(stack)
-
-    try:
-        exporter.run(settings, obs, stop, addr=args.addr, on_ready=on_ready)
-    finally:
-        for stack in registered:
-            stack.remove_scrape_target(DEV_STACK_TARGET)  # type: ignore[attr-defined]
+    # The local stack's and docker-compose's Prometheus scrape job "lag-exporter" on port 9466
+    # (dashboards/prometheus/scrape.py).
+    exporter.run(
+        settings,
+        obs,
+        stop,
+        addr=args.addr,
+        on_ready=lambda port: print(f"lag exporter: /metrics on {args.addr}:{port}", flush=True),
+    )
     return 0
