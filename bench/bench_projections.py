@@ -301,7 +301,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--rate", type=int, default=5000, help="events/s for the latency run")
     ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--render", action="store_true", help="only rewrite the .md from the .json")
     args = ap.parse_args(argv)
+    if args.render:
+        md = render(json.loads((RESULTS / "projections.json").read_text()))
+        (RESULTS / "projections.md").write_text(md)
+        print(md)
+        return 0
     core = load_settings()
     tag = "b" + uuid.uuid4().hex[:8]
     try:
@@ -320,7 +326,16 @@ def main(argv: list[str] | None = None) -> int:
     }  # fmt: skip
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "projections.json").write_text(json.dumps(out, indent=2) + "\n")
-    md = f"""# Projections benchmark
+    md = render(out)
+    (RESULTS / "projections.md").write_text(md)
+    print(md)
+    return 0
+
+
+def render(out: dict[str, Any]) -> str:
+    """The Markdown report of a result (``python -m bench.bench_projections --render``)."""
+    thr, lat, reb = out["throughput"], out["latency"], out["rebuild"]
+    return f"""# Projections benchmark
 
 `{out["command"].strip()}`, {out["when"]}. Dev stack: Kafka 3.9 (KRaft, 1 node), ClickHouse 18.16.1.
 
@@ -349,11 +364,15 @@ p99 target ≤ {P99_TARGET} s: {"met" if lat["meets_target"] else "NOT met"}.
 
 {reb["events"]:,} events → {reb["rows"]:,} rows in {reb["seconds"]} s: **{reb["events_per_s"]:,} events/s** (replay into fresh tables + RENAME swap + catch-up).
 
+Why the ratio is below target: the raw side only serialises precomputed columns; the projector,
+in the same Python process (one GIL), also fetches and CRC-checks Kafka batches, decodes Avro
+(~10 µs/event), folds ticket/SLA state and builds rows (~10 µs/event). Its writer thread
+overlaps the insert with consuming the next batch, which is what keeps latency low; the CPU work
+itself does not overlap. Numbers move a lot with the load of the shared machine (an earlier run
+at load 5.6: ratio 0.41, latency p99 6.9 s because the projector fell behind 5,000 events/s).
+
 Machine: {out["machine"]}.
 """
-    (RESULTS / "projections.md").write_text(md)
-    print(md)
-    return 0
 
 
 if __name__ == "__main__":
