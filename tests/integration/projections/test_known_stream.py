@@ -4,6 +4,7 @@ commit, and after a full rebuild."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -51,11 +52,34 @@ def test_cookbook_answers_after_the_known_stream_and_after_a_rebuild(
         running.close()
     assert admin.execute(f"SELECT count() FROM {db}.events FINAL") == [(DISTINCT_EVENTS,)]
 
+    # an analyst reading all through the rebuild always sees every table, with every event
+    seen: list[Any] = []
+    done = threading.Event()
+
+    def read() -> None:
+        reader = DriverEngine(
+            core.clickhouse_host, core.clickhouse_port, database=db,
+            user=core.clickhouse_analyst_user, password=core.clickhouse_analyst_password,
+        )  # fmt: skip
+        try:
+            while not done.is_set():
+                try:
+                    seen.append(reader.execute("SELECT count() FROM events FINAL")[0][0])
+                except Exception as exc:
+                    seen.append(exc)
+        finally:
+            reader.close()
+
+    reading = threading.Thread(target=read)
+    reading.start()
     consumer = KafkaConsumer(bootstrap_servers=core.kafka_bootstrap, enable_auto_commit=False)
     try:
         result = rebuild(admin, consumer, db, topics=tuple(topics.values()), progress=None)
     finally:
         consumer.close()
+        done.set()
+        reading.join(30)
+    assert seen and set(seen) == {DISTINCT_EVENTS}, {str(x) for x in seen}
     assert result.events == DISTINCT_EVENTS + 2
     assert answers(core, db) == EXPECTED
     # the previous tables are kept beside, unchanged
