@@ -2,7 +2,9 @@
 
 A tick on partition ``p`` sweeps partition ``p`` of the due-time index, so the work is the
 number of due timers, not the number active. Warnings, breaches and auto-close commands carry ids
-derived from their deadline: a re-fire after a crash (state not yet saved) is the same event."""
+derived from their deadline. Order per tick: fire and send (wait for acks), then index the next
+deadlines and save the states, then forget the swept buckets: a kill -9 anywhere re-fires the
+same events at the next tick and loses no timer."""
 
 from __future__ import annotations
 
@@ -10,11 +12,11 @@ import time
 from typing import Any
 
 from schemas.records import SlaTick
-from streams.agents.sla_track_clocks import sla, sla_due
+from streams.agents.sla_track_clocks import emit, sla
 from streams.agents.sla_update_policies import sla_policies
-from streams.app import app, sla_events_topic, sla_ticks_topic, ticket_commands_topic
+from streams.app import app, sla_ticks_topic
 from streams.domain.sla.clock import deadlines, fire_due, next_due
-from streams.runtime import decode_or_park, load, now, send, store
+from streams.runtime import decode_or_park, load, now, store
 from streams.sla import metrics, policies
 from streams.sla.index import DueIndex
 from streams.sla.settings import SlaSettings
@@ -24,7 +26,7 @@ _wall = SlaSettings().sla_clock == "wall"  # type: ignore[call-arg]
 
 @app.agent(sla_ticks_topic, concurrency=1)
 async def fire_sla_timers(stream: Any) -> None:
-    index = DueIndex(sla_due)
+    index = DueIndex(sla)
     async for event in stream.events():
         tick = await decode_or_park(event, SlaTick)
         if tick is None:
@@ -32,7 +34,8 @@ async def fire_sla_timers(stream: Any) -> None:
         started = time.perf_counter()
         partition = event.message.partition
         ps = policies.current(sla_policies)
-        for ticket_id in index.take_due(partition, tick.now):
+        sweep = index.due(partition, tick.now)
+        for ticket_id in sweep.ticket_ids:
             before = load(sla, ticket_id, None)
             if before is None:
                 continue
@@ -41,16 +44,14 @@ async def fire_sla_timers(stream: Any) -> None:
                 continue  # stale index entry: the deadline moved
             outcome = fire_due(before, tick.now, ps)
             assert outcome.state is not None
-            store(sla, ticket_id, outcome.state)
+            await emit(ticket_id, outcome.events, outcome.commands)
+            fired_at = now() if _wall else tick.now
             nxt = next_due(outcome.state)
             if nxt is not None:
                 index.add(partition, ticket_id, nxt)
-            fired_at = now() if _wall else tick.now
+            store(sla, ticket_id, outcome.state)
             for d in due:
                 metrics.FIRING_LAG.observe(max(0.0, (fired_at - d).total_seconds()))
             metrics.count_transition(before, outcome.state, outcome.events)
-            for e in outcome.events:
-                await send(sla_events_topic, ticket_id, e)
-            for c in outcome.commands:
-                await send(ticket_commands_topic, ticket_id, c)
+        index.done(sweep)  # only now forget the swept buckets
         metrics.TICK_SECONDS.observe(time.perf_counter() - started)

@@ -227,8 +227,11 @@ def add_business_seconds(schedule: Schedule, start: datetime, seconds: int) -> d
         y += 1
         year = schedule._year(y)
     i = _find(year, remaining)
-    due = year.starts[i] + (remaining - year.cum[i])
-    return datetime.fromtimestamp(max(due, ts), UTC)
+    due = datetime.fromtimestamp(year.starts[i] + (remaining - year.cum[i]), UTC)
+    fraction = start - datetime.fromtimestamp(ts, UTC)  # sub-second part of start
+    if fraction and business_seconds_between(schedule, start, start + timedelta(seconds=1)) == 1:
+        due += fraction  # started inside business time: keep the milliseconds (exact)
+    return due
 
 
 def _find(year: _Year, remaining: int) -> int:

@@ -118,3 +118,11 @@ def test_invalid_schedules_are_rejected() -> None:
         Schedule("x", "UTC", {})
     with pytest.raises(ValueError, match="must be >= 0"):
         add_business_seconds(bkk(), datetime(2026, 1, 1, tzinfo=UTC), -1)
+
+
+def test_milliseconds_of_a_start_inside_business_hours_are_kept() -> None:
+    s = bkk()
+    start = datetime(2026, 11, 23, 3, 0, 0, 250000, tzinfo=UTC)  # Mon 10:00:00.250
+    assert add_business_seconds(s, start, 60) == datetime(2026, 11, 23, 3, 1, 0, 250000, tzinfo=UTC)
+    night = datetime(2026, 11, 23, 14, 0, 0, 250000, tzinfo=UTC)  # Mon 21:00:00.250, closed
+    assert add_business_seconds(s, night, 60) == datetime(2026, 11, 24, 2, 1, tzinfo=UTC)

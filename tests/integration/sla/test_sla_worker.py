@@ -1,0 +1,194 @@
+"""The SLA engine on the real broker: a real ``ticketstream worker`` process fires breaches
+from its wall-clock ticks; killed with SIGKILL while timers fire and restarted, it loses no timer
+and any re-fired event carries the same id."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kafka import KafkaConsumer, KafkaProducer
+from kafka.admin import KafkaAdminClient
+
+from schemas import codec
+from schemas.records import (
+    Actor,
+    ActorKind,
+    Channel,
+    Envelope,
+    Priority,
+    SlaBreached,
+    SlaMetric,
+    SlaPolicyApplied,
+    SlaWarning,
+    TicketOpened,
+)
+from schemas.topics import SLA_EVENTS, TICKET_EVENTS
+
+pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[3]
+N = 12
+
+POLICY = """\
+schedules:
+  always:
+    zone: UTC
+    hours: {mon: ["00:00-24:00"], tue: ["00:00-24:00"], wed: ["00:00-24:00"], thu: ["00:00-24:00"], fri: ["00:00-24:00"], sat: ["00:00-24:00"], sun: ["00:00-24:00"]}
+default_schedule: always
+policies:
+  - id: fast
+    warnings: [50]
+    targets:
+      first_reply_time: {urgent: 1m}
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:  # the child keeps its own descriptor
+        return subprocess.Popen(
+            [str(REPO / ".venv/bin/ticketstream"), "worker", "-l", "info"],
+            env=env,
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def _wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "the worker exited during start-up"
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise AssertionError(f"worker web port {port} not answering after {timeout} s")
+
+
+def _opened(ticket: str, at: datetime) -> TicketOpened:
+    env = Envelope(
+        f"ev-{ticket}", at, at, ticket, 1, f"cmd-{ticket}", f"cmd-{ticket}",
+        Actor(ActorKind.CUSTOMER, "C-1"), "tenant",
+    )  # fmt: skip
+    return TicketOpened(
+        env, ticket, "C-1", Channel.WEBCHAT, f"webchat:a:{ticket}", Priority.URGENT, True
+    )
+
+
+def test_kill_9_while_timers_fire_loses_none_and_refires_same_ids(
+    stack: Any, unique_name: str, tmp_path: Path
+) -> None:
+    prefix = f"it.sla.{unique_name}."
+    policy = tmp_path / "policies.yml"
+    policy.write_text(POLICY)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "TICKETSTREAM_KAFKA_BOOTSTRAP": stack.kafka_bootstrap,
+        "TICKETSTREAM_WORKER_WEB_PORT": str(port),
+        "TICKETSTREAM_STREAMS_APP_ID": f"sla-it-{unique_name}",
+        "TICKETSTREAM_STREAMS_TOPIC_PREFIX": prefix,
+        "TICKETSTREAM_STREAMS_TOPIC_PARTITIONS": "2",
+        "TICKETSTREAM_STREAMS_STORE": "memory",
+        "TICKETSTREAM_STREAMS_DATADIR": str(tmp_path / "worker"),
+        "TICKETSTREAM_SLA_POLICIES_PATH": str(policy),
+        "TICKETSTREAM_SLA_CLOCK": "wall",
+    }
+    log = tmp_path / "worker.log"
+    worker = _start(env, log)
+    producer = KafkaProducer(bootstrap_servers=stack.kafka_bootstrap, acks="all")
+    consumer = KafkaConsumer(
+        prefix + SLA_EVENTS,
+        bootstrap_servers=stack.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=500,
+    )
+    seen: list[Any] = []
+    try:
+        _wait_ready(port, worker, 90)
+        for p in range(2):  # warm-up: one ticket per partition, until the worker has processed both
+            warm = f"W-{unique_name}-{p}"
+            producer.send(
+                prefix + TICKET_EVENTS,
+                key=warm.encode(),
+                value=codec.encode(_opened(warm, datetime.now(UTC))),
+                partition=p,
+            )
+        producer.flush()
+        ready_by = time.monotonic() + 120
+        while {getattr(e, "ticket_id", "")[:2] for e in seen} != {"W-"} or len(
+            {e.ticket_id for e in seen if isinstance(e, SlaPolicyApplied)}
+        ) < 2:
+            assert time.monotonic() < ready_by, "the worker never processed the warm-up tickets"
+            seen.extend(codec.decode(m.value) for m in consumer)
+        start = datetime.now(UTC)
+        due = {}
+        for i in range(N):  # opened 1 min minus (6 + i) s ago: breaches due over 12 s
+            ticket = f"T-{unique_name}-{i}"
+            opened = start - timedelta(seconds=60 - 6 - i)
+            due[ticket] = opened + timedelta(seconds=60)
+            producer.send(
+                prefix + TICKET_EVENTS,
+                key=ticket.encode(),
+                value=codec.encode(_opened(ticket, opened)),
+            )
+        producer.flush()
+        kill_at = start + timedelta(seconds=12)
+        while datetime.now(UTC) < kill_at:
+            seen.extend(codec.decode(m.value) for m in consumer)
+        fired_before_kill = len([e for e in seen if isinstance(e, SlaBreached)])
+        worker.send_signal(signal.SIGKILL)  # mid-firing: some breaches done, some pending
+        worker.wait(10)
+        worker = _start(env, log)
+        deadline = time.monotonic() + 180  # the dead member's session times out first
+        while time.monotonic() < deadline:
+            seen.extend(codec.decode(m.value) for m in consumer)
+            if {e.ticket_id for e in seen if isinstance(e, SlaBreached)} == set(due):
+                break
+        breaches = [e for e in seen if isinstance(e, SlaBreached)]
+        assert {e.ticket_id for e in breaches} == set(due), log.read_text()[-3000:]
+        assert 0 < fired_before_kill < N, "the kill did not land while timers were firing"
+        ids: dict[tuple[str, str, int, str], set[str]] = defaultdict(set)
+        for e in seen:
+            if isinstance(e, SlaBreached | SlaWarning):
+                ids[(e.ticket_id, e.metric.value, e.instance, type(e).__name__)].add(
+                    e.envelope.event_id
+                )
+        assert all(len(v) == 1 for v in ids.values()), ids  # a re-fire is the same event
+        for e in breaches:
+            assert e.metric is SlaMetric.FIRST_REPLY_TIME
+            assert abs((e.envelope.occurred_at - due[e.ticket_id]).total_seconds()) < 0.002
+    finally:
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait(10)
+        consumer.close()
+        producer.close()
+        admin = KafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap)
+        try:
+            admin.delete_topics(
+                [t for t in admin.list_topics() if t.startswith(prefix) or unique_name in t]
+            )
+        except Exception as exc:  # cleanup is best effort; the topics are unique to this test
+            print(f"topic cleanup: {exc}", file=sys.stderr)
+        finally:
+            admin.close()
