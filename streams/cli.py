@@ -13,7 +13,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Run a Faust worker of streams.app. Settings: TICKETSTREAM_KAFKA_BOOTSTRAP, "
         "TICKETSTREAM_WORKER_WEB_PORT, TICKETSTREAM_STREAMS_* (see streams/settings.py).",
     )
-    p.add_argument("--loglevel", "-l", default="warning", help="log level (default warning)")
+    p.add_argument(
+        "--loglevel", "-l", default="warn", help="crit|error|warn|info|debug (default warn)"
+    )
     p.set_defaults(func=run)
 
 

@@ -46,6 +46,14 @@ class StreamsSettings(BaseSettings):
     streams_session_timeout_seconds: float = Field(
         30.0, ge=6, le=300, description="Seconds before a silent worker's partitions move to others"
     )
+    streams_producer_linger_ms: float = Field(
+        5.0, ge=0, le=1000, description="Producer batching delay in milliseconds"
+    )
+    streams_agents: str = Field(
+        "",
+        pattern=r"^[a-z0-9_,]*$",
+        description="Agent modules of streams/agents to load, comma-separated (empty: all)",
+    )
     streams_reassign_on_away: bool = Field(
         True, description="Reassign an agent's open tickets when they go away (offline: always)"
     )

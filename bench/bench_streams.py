@@ -1,0 +1,208 @@
+"""Benchmark: channel messages through threading + the ticket aggregate (one Faust worker,
+4 partitions, the real broker) vs raw aiokafka consume→produce of the same messages, same run.
+
+    python -m bench.bench_streams [--customers 4000] [--per-customer 5] [--open-tickets 100000]
+
+Needs the dev stack (``ticketstream dev up``; TICKETSTREAM_KAFKA_BOOTSTRAP). Topics are unique
+per run. Both sides read the same pre-produced messages from the start of a 4-partition topic;
+each side's rate is messages / (last output record's timestamp − first output record's
+timestamp), so start-up time is excluded from both. The worker's output is counted as the
+CustomerMessageAppended events on support.tickets.events.v1 (one per message).
+Then more one-message customers are sent until ``--open-tickets`` tickets are open, and the
+worker's RSS is read from /proc. Writes bench/results/streams.json and .md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from schemas import codec
+from schemas import topics as names
+from schemas.records import CustomerMessageAppended, TicketOpened
+from streams.settings import StreamsSettings
+from streams.testing import WorkerProcess, channel_messages, encoded
+from streams.topics_admin import ensure_topics
+from ticketstream.devstack.procs import free_port
+from ticketstream.settings import Settings
+
+RESULTS = Path(__file__).resolve().parent / "results"
+TARGET_RATIO, TARGET_RATE = 0.3, 5000.0
+
+
+def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> None:
+    p = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20, batch_size=262144)
+    for k, v in records:
+        p.send(topic, key=k, value=v)
+    p.flush()
+    p.close()
+
+
+def span_of_output(
+    bootstrap: str, topic: str, count, want: int, timeout: float
+) -> tuple[int, float]:
+    """(records counted, seconds between first and last output timestamps)."""
+    c = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, max_poll_records=5000)
+    parts = [TopicPartition(topic, p) for p in range(4)]
+    c.assign(parts)
+    c.seek_to_beginning(*parts)
+    n, first, last = 0, None, 0
+    deadline = time.monotonic() + timeout
+    while n < want and time.monotonic() < deadline:
+        for recs in c.poll(timeout_ms=500).values():
+            for r in recs:
+                first = r.timestamp if first is None else min(first, r.timestamp)
+                if count(r.value):
+                    n += 1
+                    last = max(last, r.timestamp)
+    c.close()
+    return n, (last - (first or last)) / 1000.0
+
+
+async def raw_pipe(bootstrap: str, src: str, dst: str, n: int) -> None:
+    consumer = AIOKafkaConsumer(src, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                enable_auto_commit=False, group_id=None)  # fmt: skip
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await consumer.start()
+    await producer.start()
+    try:
+        seen = 0
+        while seen < n:
+            batches = await consumer.getmany(timeout_ms=500, max_records=2000)
+            for recs in batches.values():
+                for r in recs:
+                    await producer.send(dst, key=r.key, value=r.value)
+                    seen += 1
+        await producer.flush()
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+def is_append(value: bytes) -> bool:
+    return isinstance(codec.decode(value), CustomerMessageAppended)
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--customers", type=int, default=4000)
+    ap.add_argument("--per-customer", type=int, default=5)
+    ap.add_argument("--open-tickets", type=int, default=100_000)
+    ap.add_argument(
+        "--agents",
+        default="thread_channel_messages,handle_ticket_commands",
+        help="agent modules the worker loads (default: threading + ticket aggregate; '' = all)",
+    )
+    args = ap.parse_args()
+    settings = Settings()  # type: ignore[call-arg]
+    bootstrap = settings.kafka_bootstrap
+    run = "bench" + uuid.uuid4().hex[:8]
+    prefix = f"{run}."
+    ensure_topics(settings, StreamsSettings(streams_topic_prefix=prefix))  # type: ignore[call-arg]
+    src = prefix + names.CHANNEL_MESSAGES
+    n = args.customers * args.per_customer
+    messages = encoded(channel_messages(args.customers, args.per_customer))
+    produce(bootstrap, src, messages)
+
+    # baseline: raw aiokafka consume → produce of the same messages
+    raw_dst = prefix + "bench.raw.v1"
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin.create_topics([NewTopic(raw_dst, 4, 1)])
+    admin.close()
+    asyncio.run(raw_pipe(bootstrap, src, raw_dst, n))
+    raw_n, raw_span = span_of_output(bootstrap, raw_dst, lambda v: True, n, 120)
+    raw_rate = raw_n / raw_span if raw_span else float("inf")
+
+    # the worker: threading + ticket aggregate (and the rest of the app), one process
+    tmp = Path(tempfile.mkdtemp(prefix="bench-streams-"))
+    worker = WorkerProcess("bench", {
+        "TICKETSTREAM_STREAMS_APP_ID": run, "TICKETSTREAM_STREAMS_TOPIC_PREFIX": prefix,
+        "TICKETSTREAM_STREAMS_DATADIR": str(tmp / "data"), "TICKETSTREAM_STREAMS_STORE": "rocksdict",
+        "TICKETSTREAM_STREAMS_AGENTS": args.agents,
+    }, free_port(), tmp / "worker.log")  # fmt: skip
+    worker.start()
+    try:
+        worker.wait_ready(120)
+        events = prefix + names.TICKET_EVENTS
+        got, span = span_of_output(bootstrap, events, is_append, n, 600)
+        rate = got / span if span else float("inf")
+        # fill up to --open-tickets open tickets with one-message customers
+        extra = max(0, args.open_tickets - args.customers)
+        more = channel_messages(extra, 1, start=datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
+        # distinct conversations from the first phase: suffix the keys
+        more_enc = encoded([
+            type(m)(**{**{f: getattr(m, f) for f in m.__dataclass_fields__},
+                       "conversation_key": m.conversation_key + "x",
+                       "dedup_key": m.dedup_key + "x"})
+            for m in more
+        ])  # fmt: skip
+        produce(bootstrap, src, more_enc)
+        total, _ = span_of_output(
+            bootstrap, events, lambda v: isinstance(codec.decode(v), TicketOpened),
+            args.customers + extra, 900,
+        )  # fmt: skip
+        rss = rss_mb(worker.proc.pid) if worker.proc else float("nan")
+    finally:
+        worker.stop()
+    ratio = rate / raw_rate
+    result = {
+        "benchmark": "streams",
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "messages": n,
+        "customers": args.customers,
+        "agents": args.agents or "all",
+        "raw_aiokafka_msgs_per_s": round(raw_rate, 1),
+        "worker_msgs_per_s": round(rate, 1),
+        "ratio": round(ratio, 3),
+        "target_ratio": TARGET_RATIO,
+        "target_msgs_per_s": TARGET_RATE,
+        "open_tickets": total,
+        "worker_rss_mb_at_open_tickets": round(rss, 1),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load": os.getloadavg()[0],
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "streams.json").write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / "streams.md").write_text(
+        f"# Streams benchmark: threading + ticket aggregate vs raw aiokafka\n\n"
+        f"`python -m bench.bench_streams`, {result['when']}; {n:,} channel messages from "
+        f"{args.customers:,} customers over 6 channels, one worker, 4 partitions, real broker.\n\n"
+        f"| side | messages/s |\n|---|---|\n"
+        f"| baseline: raw aiokafka consume → produce (acks=all) | {raw_rate:,.0f} |\n"
+        f"| worker: thread messages → ticket commands → ticket aggregate → events | {rate:,.0f} |\n\n"
+        f"**Ratio worker/baseline: {ratio:.2f}** (target ≥ {TARGET_RATIO}); worker "
+        f"{rate:,.0f} msg/s (target ≥ {TARGET_RATE:,.0f}).\n\n"
+        f"RSS of the worker with {total:,} open tickets (rocksdict store): **{rss:,.0f} MB**.\n\n"
+        f"Machine: {os.cpu_count()} cores (shared), load {os.getloadavg()[0]:.2f}; "
+        f"CPython {platform.python_version()}, {platform.platform()}.\n"
+    )
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
