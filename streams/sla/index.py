@@ -54,10 +54,14 @@ class DueIndex:
     def __init__(self, table: MutableMapping[bytes, bytes]) -> None:
         self.table = table
 
-    def add(self, partition: int, ticket_id: str, due: datetime) -> None:
+    def add(
+        self, partition: int, ticket_id: str, due: datetime, *, not_before: int | None = None
+    ) -> None:
         """Index ``ticket_id`` at ``due`` (a deadline already swept goes to the cursor's second,
-        so it fires at the next tick)."""
+        so it fires at the next tick; ``not_before`` forces a later bucket second)."""
         second = int(due.timestamp())
+        if not_before is not None:
+            second = max(second, not_before)
         cur = self.table.get(_cursor(partition))
         if cur is not None and cur.startswith(b"s"):  # swept up to there: fire at the next tick
             second = max(second, int(cur[1:]))
