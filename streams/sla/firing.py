@@ -51,16 +51,21 @@ def plan_tick(
 
 
 def commit_tick(table: MutableMapping[bytes, bytes], plan: Plan) -> None:
-    """After the events were sent: index next deadlines, save states, then forget the sweep."""
+    """After the events were sent and acknowledged: index the next deadlines, forget the sweep
+    (keeping what is due later in its last second), then save the states."""
     index = DueIndex(table)
-    p = plan.sweep.partition
-    for ticket_id, nxt in plan.deferred:
-        index.add(p, ticket_id, nxt, not_before=plan.sweep.end + 1)
+    p, end = plan.sweep.partition, plan.sweep.end
+    keep = [ticket_id for ticket_id, _ in plan.deferred]
+    for f in plan.fired:
+        assert f.outcome.state is not None
+        nxt = next_due(f.outcome.state)
+        if nxt is None:
+            continue
+        if int(nxt.timestamp()) <= end:
+            keep.append(f.ticket_id)  # due later in the swept second
+        else:
+            index.add(p, f.ticket_id, nxt)
+    index.done(plan.sweep, keep)
     for f in plan.fired:
         state = f.outcome.state
-        assert state is not None
-        nxt = next_due(state)
-        if nxt is not None:
-            index.add(p, f.ticket_id, nxt)
         table[f.ticket_id.encode()] = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
-    index.done(plan.sweep)

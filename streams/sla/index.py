@@ -90,11 +90,19 @@ class DueIndex:
                 keys.append(key)
         return Sweep(partition, list(out), keys, end if end >= cur else -1)
 
-    def done(self, sweep: Sweep) -> None:
-        """Delete the swept buckets and move the cursor past them ("s" = has swept)."""
+    def done(self, sweep: Sweep, keep: list[str] | None = None) -> None:
+        """Forget the swept buckets; ``keep`` (tickets due later in the swept range's last
+        second) stay in that second's bucket and the cursor stays on it ("s" = has swept)."""
         for key in sweep.keys:
             del self.table[key]
-        if sweep.end >= 0:
+        if sweep.end < 0:
+            return
+        if keep:
+            self.table[_bucket(sweep.partition, sweep.end)] = "\n".join(
+                dict.fromkeys(keep)
+            ).encode()
+            self.table[_cursor(sweep.partition)] = b"s" + str(sweep.end).encode()
+        else:
             self.table[_cursor(sweep.partition)] = b"s" + str(sweep.end + 1).encode()
 
     def take_due(self, partition: int, now: datetime) -> list[str]:

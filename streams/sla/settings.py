@@ -20,7 +20,9 @@ class SlaSettings(BaseSettings):
         description="wall: the leader produces one SlaTick per partition per interval from the "
         "wall clock; simulated: ticks come from a simulation/backfill (ticketstream sla tick)",
     )
-    sla_tick_interval_seconds: float = Field(1.0, gt=0, le=60, description="Wall-clock tick period")
+    sla_tick_interval_seconds: float = Field(
+        0.5, gt=0, le=60, description="Wall-clock tick period (0.5 s keeps firing lag p99 < 1 s)"
+    )
     sla_policies_path: Path = Field(
         DEFAULT_POLICIES_PATH, description="Policy file used until an UpdateSlaPolicies command"
     )

@@ -22,7 +22,7 @@ def test_tick_fires_due_and_defers_a_deadline_later_in_the_same_second() -> None
     assert due == bkk(2026, 11, 23, 10, 30) + timedelta(milliseconds=600)
     DueIndex(table).add(0, "T-1", due)
     early = plan_tick(table, 0, bkk(2026, 11, 23, 10, 30) + timedelta(milliseconds=300), ps)
-    assert not early.fired and early.deferred == [("T-1", due)]
+    assert not early.fired and early.deferred == [("T-1", due)]  # kept, not dropped
     commit_tick(table, early)
     plan = plan_tick(table, 0, bkk(2026, 11, 23, 10, 30, 1), ps)  # the next tick fires it
     assert [f.ticket_id for f in plan.fired] == ["T-1"]
