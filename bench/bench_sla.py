@@ -72,7 +72,7 @@ def child(store: str, active: int) -> dict[str, Any]:
     blob = pickle.dumps(template, protocol=pickle.HIGHEST_PROTOCOL)
     t0 = time.perf_counter()
     for i in range(active):
-        table[f"A-{i}".encode()] = blob
+        table[f"A-{i}".encode()] = bytes(bytearray(blob))  # a distinct ~0.9 KB value each
         index.add(0, f"A-{i}", base + timedelta(hours=2, seconds=i % 36_000))
     load_s = time.perf_counter() - t0
 
