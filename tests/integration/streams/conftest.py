@@ -12,6 +12,11 @@ from streams.testing import WorkerProcess
 from streams.topics_admin import ensure_topics
 from ticketstream.devstack.procs import free_port
 
+# The ticket engineer's agents (the SLA agents have their own tests): keeps these runs short.
+TICKET_AGENTS = (
+    "thread_channel_messages,handle_ticket_commands,handle_agent_commands,"
+    "forward_routing_feed,route_tickets,serve_http_api"
+)
 TOKENS = "tok-agent:agent:agent-ann,tok-sup:supervisor:sup-1,tok-int:integration:bot-1"
 
 
@@ -25,6 +30,7 @@ def workers(stack, unique_name: str, tmp_path: Path) -> Iterator[Callable[[str],
         "TICKETSTREAM_STREAMS_SESSION_TIMEOUT_SECONDS": "6",
         "TICKETSTREAM_STREAMS_API_TOKENS": TOKENS,
         "TICKETSTREAM_STREAMS_STORE": "rocksdict",
+        "TICKETSTREAM_STREAMS_AGENTS": TICKET_AGENTS,
     }
     streams = StreamsSettings(streams_topic_prefix=f"{unique_name}.")  # type: ignore[call-arg]
     ensure_topics(stack.settings, streams)
