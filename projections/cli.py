@@ -40,7 +40,7 @@ def _run(args: argparse.Namespace) -> int:
     core = _core()
     port = args.metrics_port if args.metrics_port is not None else core.projector_metrics_port
     if port:
-        start_http_server(port, addr="127.0.0.1")
+        start_http_server(port, addr=load_projection_settings().projections_metrics_host)
     stop = threading.Event()
     install_signal_handlers(stop)
     run_projector(core, load_projection_settings(), stop=stop)

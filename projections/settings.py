@@ -40,6 +40,10 @@ class ProjectionSettings(BaseSettings):
     projections_store_bodies: bool = Field(
         False, description="Store message bodies and other free text (personal data) in ClickHouse"
     )
+    projections_metrics_host: str = Field(
+        "127.0.0.1",
+        description="Address the projector's /metrics listens on (0.0.0.0 in containers)",
+    )
 
 
 def load_projection_settings() -> ProjectionSettings:

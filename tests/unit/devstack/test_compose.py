@@ -31,7 +31,11 @@ PROJECT_SERVICES = {
 def settings_classes() -> list[type[BaseSettings]]:
     """The settings classes whose TICKETSTREAM_* variables a service may set."""
     classes: list[type[BaseSettings]] = []
-    for module, cls, _ in PROJECT_SERVICES.values():
+    extra = [
+        ("connectors.settings", "ConnectorSettings", ""),
+        ("projections.settings", "ProjectionSettings", ""),
+    ]
+    for module, cls, _ in [*PROJECT_SERVICES.values(), *extra]:
         found = getattr(importlib.import_module(module), cls)
         if found not in classes:
             classes.append(found)
