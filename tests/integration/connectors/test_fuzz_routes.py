@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from connectors.channels import api, dingtalk, line, meta, wechat
 from connectors.gateway import ROUTES
+from tests.property.connectors.shapes import WEBHOOK_KEYS
 
 from .harness import create_topic, gateway
 from .payloads import API_SECRET, DT_SECRET, LINE_SECRET, META_SECRET, TG_SECRET, WC_TOKEN, settings
@@ -29,37 +30,10 @@ json_values = st.recursive(
     max_leaves=20,
 )
 # Shapes close to the real ones, so the parsers behind the signature checks get exercised.
-KEYS = [
-    "destination",
-    "events",
-    "object",
-    "entry",
-    "messaging",
-    "changes",
-    "value",
-    "messages",
-    "message",
-    "update_id",
-    "chat",
-    "id",
-    "msgId",
-    "chatbotUserId",
-    "conversationId",
-    "text",
-    "timestamp",
-    "type",
-    "source",
-    "webhookEventId",
-    "account_id",
-    "external_message_id",
-    "sent_at",
-    "attachments",
-    "metadata",
-]
 shaped = st.recursive(
     json_values,
     lambda children: (
-        st.dictionaries(st.sampled_from(KEYS), children, max_size=6)
+        st.dictionaries(st.sampled_from(WEBHOOK_KEYS), children, max_size=6)
         | st.lists(children, max_size=3)
     ),
     max_leaves=30,

@@ -13,45 +13,9 @@ from connectors.channels import api, dingtalk, line, meta, telegram, wechat
 from connectors.channels.base import ChannelError, WebhookRequest, from_epoch
 from schemas.records import Channel
 
+from .shapes import WEBHOOK_KEYS
+
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
-KEYS = [
-    "destination",
-    "events",
-    "object",
-    "entry",
-    "messaging",
-    "changes",
-    "value",
-    "messages",
-    "message",
-    "update_id",
-    "chat",
-    "id",
-    "msgId",
-    "chatbotUserId",
-    "conversationId",
-    "text",
-    "timestamp",
-    "type",
-    "source",
-    "webhookEventId",
-    "account_id",
-    "external_message_id",
-    "external_conversation_id",
-    "external_user_id",
-    "sent_at",
-    "attachments",
-    "metadata",
-    "sender",
-    "mid",
-    "from",
-    "message_id",
-    "date",
-    "msgtype",
-    "content",
-    "senderId",
-    "userId",
-]
 scalars = (
     st.none()
     | st.booleans()
@@ -61,7 +25,9 @@ scalars = (
 )
 docs = st.recursive(
     scalars,
-    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.sampled_from(KEYS), c, max_size=6),
+    lambda c: (
+        st.lists(c, max_size=3) | st.dictionaries(st.sampled_from(WEBHOOK_KEYS), c, max_size=6)
+    ),
     max_leaves=40,
 )
 
