@@ -263,18 +263,25 @@ def _emit_started(ctx: _Ctx, timer: Timer) -> None:
     )
 
 
-def _pause(ctx: _Ctx, timer: Timer) -> None:
-    if timer.running_since is None or timer.done:
-        return
-    b, c = _elapsed(timer, ctx.schedule, ctx.at)
-    paused = replace(
+def _frozen(timer: Timer, schedule: Schedule, at: datetime, *, done: bool) -> Timer:
+    """``timer`` stopped at ``at``: elapsed brought up to ``at`` on ``schedule``, no longer
+    running, no pending deadlines (``done`` marks it fulfilled). Pausing and fulfilling share it."""
+    b, c = _elapsed(timer, schedule, at)
+    return replace(
         timer,
         running_since=None,
         business_elapsed=b,
         calendar_elapsed=c,
+        done=done,
         due_at=None,
         warnings_due=(),
     )
+
+
+def _pause(ctx: _Ctx, timer: Timer) -> None:
+    if timer.running_since is None or timer.done:
+        return
+    paused = _frozen(timer, ctx.schedule, ctx.at, done=False)
     ctx.put(paused)
     if timer.target_seconds is not None:
         ctx.events.append(
@@ -283,8 +290,8 @@ def _pause(ctx: _Ctx, timer: Timer) -> None:
                 ctx.state.ticket_id,
                 timer.metric,
                 timer.instance,
-                b,
-                c,
+                paused.business_elapsed,
+                paused.calendar_elapsed,
             )
         )
 
@@ -311,16 +318,7 @@ def _resume(ctx: _Ctx, timer: Timer) -> None:
 def _fulfil(ctx: _Ctx, timer: Timer) -> None:
     if timer.done:
         return
-    b, c = _elapsed(timer, ctx.schedule, ctx.at)
-    done = replace(
-        timer,
-        running_since=None,
-        business_elapsed=b,
-        calendar_elapsed=c,
-        done=True,
-        due_at=None,
-        warnings_due=(),
-    )
+    done = _frozen(timer, ctx.schedule, ctx.at, done=True)
     ctx.put(done)
     if timer.target_seconds is not None and timer.policy_id is not None:
         ctx.events.append(
@@ -332,8 +330,8 @@ def _fulfil(ctx: _Ctx, timer: Timer) -> None:
                 timer.policy_id,
                 timer.priority,
                 timer.target_seconds,
-                b,
-                c,
+                done.business_elapsed,
+                done.calendar_elapsed,
                 timer.breached,
             )
         )
