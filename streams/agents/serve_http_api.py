@@ -33,7 +33,7 @@ from streams.app import app, settings, streams_settings
 from streams.domain.permissions import Role, may_send, parse_tokens, roles_allowed
 from streams.domain.routing import RoutingState, open_tickets
 from streams.runtime import now
-from streams.web.parse import CommandParseError, parse_command
+from streams.web.parse import CommandParseError, parse_command, parse_issued_at
 
 log = logging.getLogger(__name__)
 
@@ -99,15 +99,31 @@ class Commands(View):
         if not isinstance(body, dict):
             return _problem(self, 400, "body must be a JSON object with a 'type' field")
         kind = str(body.get("type"))
+        # Event time and acting agent: trusted callers only (replays, backfills, simulations).
+        if "issued_at" in body and role not in (Role.INTEGRATION, Role.ADMIN):
+            return _problem(
+                self, 403, f"role {role.value} may not set issued_at; integration and admin may"
+            )
+        if "on_behalf_of" in body and role is not Role.ADMIN:
+            return _problem(self, 403, f"role {role.value} may not set on_behalf_of; admin may")
+        actor = Actor(
+            ActorKind.INTEGRATION if role is Role.INTEGRATION else ActorKind.AGENT, actor_id
+        )
         try:
+            if body.get("on_behalf_of") is not None:
+                agent = body["on_behalf_of"]
+                if not isinstance(agent, str) or not agent.strip():
+                    raise CommandParseError("on_behalf_of: give the agent id as a string")
+                actor = Actor(ActorKind.AGENT, agent)
+            issued_at = (
+                now() if body.get("issued_at") is None else parse_issued_at(body["issued_at"])
+            )
             header = CommandHeader(
                 command_id=str(body.get("command_id") or uuid.uuid4()),
-                issued_at=now(),
+                issued_at=issued_at,
                 aggregate_id="",
                 correlation_id=str(body.get("correlation_id") or body.get("command_id") or ""),
-                actor=Actor(
-                    ActorKind.INTEGRATION if role is Role.INTEGRATION else ActorKind.AGENT, actor_id
-                ),
+                actor=actor,
                 tenant_id=settings.tenant_id,
                 brand_id=body.get("brand_id"),
                 expected_version=_version(body.get("expected_version")),

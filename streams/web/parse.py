@@ -15,7 +15,15 @@ from typing import Any
 from schemas.records import COMMAND_TYPES, CommandHeader
 
 COMMANDS: dict[str, type] = {c.__name__: c for c in COMMAND_TYPES}
-HEADER_KEYS = {"type", "command_id", "correlation_id", "expected_version", "brand_id"}
+HEADER_KEYS = {
+    "type",
+    "command_id",
+    "correlation_id",
+    "expected_version",
+    "brand_id",
+    "issued_at",
+    "on_behalf_of",
+}
 
 
 class CommandParseError(ValueError):
@@ -44,6 +52,14 @@ def parse_command(body: dict[str, Any], header: CommandHeader) -> Any:
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             raise CommandParseError(f"{name}: missing required field {fname!r}")
     return cls(**kwargs)
+
+
+def parse_issued_at(value: Any) -> datetime:
+    """An integration's own event time for a command (``issued_at``: ISO-8601 with a zone),
+    e.g. a replay, a backfill or a simulation on a simulated clock. Raises
+    ``CommandParseError``."""
+    dt: datetime = _coerce(datetime, value, "issued_at")
+    return dt
 
 
 def _coerce(tp: Any, value: Any, where: str) -> Any:
