@@ -6,6 +6,8 @@ from dashboards.grafana.spec import RATE, DashboardSpec, P, Panel, Row, Variable
 
 CH = 'channel=~"$channel"'
 PRIO = 'priority=~"$priority"'
+# Topic filters match the name's end (`topic=~".*support.sla.ticks.v1"`): a deployment may put
+# a prefix on every topic (TICKETSTREAM_STREAMS_TOPIC_PREFIX, e.g. one per tenant or test run).
 
 THROUGHPUT = Row(
     "Throughput",
@@ -163,7 +165,7 @@ ERRORS = Row(
             "Undecodable records sent to the dead-letter topic, and failed worker sends, per second.",
             (
                 P(f"sum(rate(ticketstream_faust_total_error_messages_sent_total[{RATE}]))", "worker send errors"),
-                P(f"sum by (topic) (rate(ticketstream_topic_end_offset{{topic=\"support.deadletter.v1\"}}[{RATE}]))", "dead letters"),
+                P(f"sum by (topic) (rate(ticketstream_topic_end_offset{{topic=~\".*support.deadletter.v1\"}}[{RATE}]))", "dead letters"),
                 P(f"sum(rate(ticketstream_projector_dead_letters_total[{RATE}]))", "projector dead letters"),
                 P(f"sum by (topic) (rate(ticketstream_streams_dead_letters_total[{RATE}]))", "worker dead letters from {{topic}}"),
             ),
@@ -238,7 +240,7 @@ TIMERS = Row(
             "SLA ticks: rate and processing time (p99)",
             "Clock ticks driving the due-time index per second (steady), and time to process one.",
             (
-                P(f"sum(rate(ticketstream_faust_messages_received_per_topic_total{{topic=\"support.sla.ticks.v1\"}}[{RATE}]))", "ticks/s"),
+                P(f"sum(rate(ticketstream_faust_messages_received_per_topic_total{{topic=~\".*support.sla.ticks.v1\"}}[{RATE}]))", "ticks/s"),
                 P(f"histogram_quantile(0.99, sum by (le) (rate(ticketstream_sla_tick_processing_seconds_bucket[{RATE}])))", "p99 seconds"),
             ),
         ),
