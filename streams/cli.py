@@ -17,6 +17,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--loglevel", "-l", default="warn", help="crit|error|warn|info|debug (default warn)"
     )
     p.set_defaults(func=run)
+    from streams.sla.cli import register as register_sla  # `ticketstream sla tick` (SLA clock)
+
+    register_sla(subparsers)
 
 
 def run(args: argparse.Namespace) -> int:
