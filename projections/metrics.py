@@ -18,6 +18,8 @@ RETRIES = Counter(
     "ClickHouse operations retried after a failure",
     ["stage"],  # load_state | insert
 )
+for _stage in ("load_state", "insert"):  # exported at 0 from the start: rates and alerts see
+    RETRIES.labels(_stage)  # "no retries" rather than no series (Prometheus' own advice)
 CLICKHOUSE_UP = Gauge(
     "ticketstream_projector_clickhouse_up", "1 when the last ClickHouse operation succeeded"
 )
