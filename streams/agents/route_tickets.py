@@ -1,16 +1,27 @@
 """Agent: the router. Reads the routing feed (one partition: the one global view of agents and
-waiting tickets), keeps table ``routing`` (one key), sends ``AssignTicket`` commands.
+waiting tickets) and sends ``AssignTicket`` commands.
 
-Assignment command ids derive from the triggering event and the ticket, so a replay after a
-crash sends the same commands (the ticket drops the duplicate)."""
+Table ``routing`` (one partition) holds one row per agent (``agent/<id>``), one per ticket
+routing knows (``ticket/<id>``) and the round-robin cursor (``cursor``): a batch writes only
+the rows it changed, and no value grows with the number of open tickets. Decisions run on an
+in-memory ``RoutingState`` rebuilt from the table whenever its partition is (re)assigned here
+(``on_recover``) — or lazily before the first batch, whichever comes first.
+
+Assignment command ids derive from (ticket, agent, reason, waiting-since), so a replay after a
+crash sends the same commands (the ticket drops the duplicate); assignments the ticket has not
+recorded yet are re-sent with the same ids when the state is rebuilt.
+"""
 
 from __future__ import annotations
 
 import logging
+import pickle
 import weakref
+from datetime import datetime
 from typing import Any
 
 from faust.streams import _current_event
+from faust.types import TP
 
 from schemas import codec
 from schemas.codec import SchemaDecodeError
@@ -19,26 +30,72 @@ from streams import metrics
 from streams.app import app, routing_feed_topic, settings, streams_settings, ticket_commands_topic
 from streams.domain.ids import derive_id
 from streams.domain.router import on_events
-from streams.domain.routing import ReassignPolicy, RoutingState, Strategy
-from streams.runtime import load, now, send, store, table
+from streams.domain.routing import Assignment, ReassignPolicy, RoutingState, Strategy
+from streams.runtime import now, table
 
 log = logging.getLogger(__name__)
 routing = table(
     "routing",
-    "the router's state (key 'routing')",
+    "the router's rows: agent/<id>, ticket/<id>, cursor (one partition)",
     partitions=1,
 )
-ROUTING_KEY = "routing"
+ROUTING_KEY = "cursor"  # any key: the table has one partition (table_route finds its owner)
+LEGACY_KEY = b"routing"  # the old single-value state (before rows); ignored
 ROUTER = Actor(ActorKind.SYSTEM, "router")
 POLICY = ReassignPolicy(
     on_offline=streams_settings.streams_reassign_on_offline,
     on_away=streams_settings.streams_reassign_on_away,
 )
 STRATEGY = Strategy(streams_settings.streams_routing_strategy)
+BATCH = 500  # feed records per dispatch pass
 _queue_labels: set[tuple[str, str]] = set()
+_view: RoutingState | None = None
 
 
-BATCH = 500  # feed records per state load/store: the state is one value (changelog writes)
+def router_state() -> RoutingState:
+    """The in-memory routing state (rebuilt from the table if it is not built yet)."""
+    global _view
+    if _view is None:
+        _view = rebuild()
+    return _view
+
+
+def rebuild() -> RoutingState:
+    """The routing state read back from this worker's rows of table ``routing``."""
+    rows = []
+    for key, raw in routing.items():
+        if key == LEGACY_KEY:
+            log.warning("routing: ignoring the legacy single-value row %r", key)
+            continue
+        rows.append((key.decode(), pickle.loads(raw)))
+    state = RoutingState.from_rows(rows)
+    log.info(
+        "routing state rebuilt: %d agents, %d tickets (%d waiting)",
+        len(state.agents),
+        len(state.tickets),
+        state.waiting_count,
+    )
+    return state
+
+
+def _owns_router() -> bool:
+    return TP(routing.changelog_topic.get_topic_name(), 0) in app.assignor.assigned_actives()
+
+
+@routing.on_recover
+async def _on_recovered() -> None:
+    """After every rebalance: rebuild the view if the router's partition is ours (it may have
+    changed while another worker had it), and re-send what the ticket has not recorded."""
+    global _view
+    try:
+        if not _owns_router():
+            _view = None
+            return
+        _view = rebuild()
+        await _send(_view.unconfirmed(), now(), observe=False)
+    except Exception:  # Faust drops a callback's exception silently: say it, rebuild lazily
+        log.exception("routing: rebuilding the state after recovery failed")
+        _view = None
 
 
 @app.agent(routing_feed_topic, concurrency=1)
@@ -62,24 +119,27 @@ async def _handle(values: list[bytes]) -> None:
         except SchemaDecodeError:
             log.warning("routing feed: skipped an undecodable record")
             metrics.DEAD_LETTERS.labels(routing_feed_topic.get_topic_name()).inc()
-    state = load(routing, ROUTING_KEY, RoutingState())
-    waiting = {w.ticket_id: w for w in state.waiting}
-    state, assignments = on_events(state, records, POLICY, STRATEGY)
-    store(routing, ROUTING_KEY, state)
-    at = now()
-    for a in assignments:
-        since = waiting[a.ticket_id].since if a.ticket_id in waiting else None
-        # derived from what was assigned, not from batch boundaries: a replay sends the same id
-        cid = derive_id(a.ticket_id, "route", a.agent_id, a.reason, since)
-        header = CommandHeader(cid, at, a.ticket_id, cid, ROUTER, settings.tenant_id)
-        await send(
-            ticket_commands_topic,
-            a.ticket_id,
-            AssignTicket(header, a.ticket_id, a.agent_id, a.reason),
-        )
-        if since is not None:
-            metrics.ASSIGNMENT_LATENCY.observe(max(0.0, (at - since).total_seconds()))
+    state = router_state()
+    # decide and save the changed rows with no await in between: a rebuild cannot interleave
+    assignments = on_events(state, records, POLICY, STRATEGY)
+    for key, row in state.take_changes():
+        if row is None:
+            routing.pop(key.encode(), None)
+        else:
+            routing[key.encode()] = pickle.dumps(row, protocol=pickle.HIGHEST_PROTOCOL)
+    await _send(assignments, now(), observe=True)
     _set_queue_gauges(state)
+
+
+async def _send(assignments: list[Assignment], at: datetime, *, observe: bool) -> None:
+    for a in assignments:
+        # derived from what was assigned, not from batch boundaries: a replay sends the same id
+        cid = derive_id(a.ticket_id, "route", a.agent_id, a.reason, a.since)
+        header = CommandHeader(cid, at, a.ticket_id, cid, ROUTER, settings.tenant_id)
+        command = AssignTicket(header, a.ticket_id, a.agent_id, a.reason)
+        await ticket_commands_topic.send(key=a.ticket_id.encode(), value=codec.encode(command))
+        if observe and a.since is not None:
+            metrics.ASSIGNMENT_LATENCY.observe(max(0.0, (at - a.since).total_seconds()))
 
 
 def _set_queue_gauges(state: RoutingState) -> None:

@@ -28,10 +28,9 @@ from schemas.records import Actor, ActorKind, CommandHeader
 from streams import app as appmod
 from streams import metrics
 from streams.agents.handle_ticket_commands import ticket_history, tickets
-from streams.agents.route_tickets import ROUTING_KEY, routing
+from streams.agents.route_tickets import ROUTING_KEY, router_state, routing
 from streams.app import app, settings, streams_settings
 from streams.domain.permissions import Role, may_send, parse_tokens, roles_allowed
-from streams.domain.routing import RoutingState, open_tickets
 from streams.runtime import now
 from streams.web.parse import CommandParseError, parse_command, parse_issued_at
 
@@ -187,11 +186,10 @@ async def get_queue(web: Any, request: Request) -> Response:
     caller = _caller(request)
     if isinstance(caller, str):
         return web.json({"error": caller}, status=401)
-    raw = routing.get(ROUTING_KEY.encode())
-    state: RoutingState = pickle.loads(raw) if raw else RoutingState()
     q = request.query
     rows = []
-    for t, assignee in open_tickets(state):
+    for t in router_state().open_tickets():
+        assignee = t.assignee
         if "group" in q and t.group != q["group"]:
             continue
         if "status" in q and t.status.value != q["status"]:

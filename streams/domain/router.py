@@ -1,7 +1,9 @@
-"""The router: which ticket and agent events move the routing state, and what it assigns.
+"""The router: which ticket, agent and SLA events move the routing state, and what it assigns.
 
-``on_event`` is what the single-partition router agent calls for every record of the routing
-feed. It returns the new state and the assignments to send as ``AssignTicket`` commands.
+``on_events`` is what the single-partition router agent calls for each batch of the routing
+feed: it applies the events in order to the in-memory ``RoutingState`` (which records the rows
+it changed), then dispatches waiting tickets once and returns the assignments to send as
+``AssignTicket`` commands.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 
 from schemas.records import (
     AgentCapacityChanged,
+    AgentPresence,
     AgentPresenceChanged,
     AgentSkillsChanged,
     AssignmentReason,
@@ -35,68 +38,54 @@ ROUTING_EVENT_TYPES: tuple[type, ...] = (
     SlaTimerStarted, SlaTimerFulfilled,
 )  # fmt: skip
 
-DONE = (TicketStatus.SOLVED, TicketStatus.CLOSED)
-
-
-def on_event(
-    state: r.RoutingState, event: Any, policy: r.ReassignPolicy, strategy: r.Strategy
-) -> tuple[r.RoutingState, list[r.Assignment]]:
-    """Apply one routing-feed event, then dispatch waiting tickets."""
-    state = _apply(state, event, policy)
-    return r.dispatch(state, strategy)
-
 
 def on_events(
     state: r.RoutingState, events: list[Any], policy: r.ReassignPolicy, strategy: r.Strategy
-) -> tuple[r.RoutingState, list[r.Assignment]]:
-    """Apply a batch of routing-feed events in order, then dispatch once."""
+) -> list[r.Assignment]:
+    """Apply a batch of routing-feed events in order (changing ``state``), then dispatch once."""
     for event in events:
-        state = _apply(state, event, policy)
+        apply(state, event, policy)
     return r.dispatch(state, strategy)
 
 
-def _apply(state: r.RoutingState, e: Any, policy: r.ReassignPolicy) -> r.RoutingState:
+def apply(state: r.RoutingState, e: Any, policy: r.ReassignPolicy) -> None:
+    """Fold one routing-feed event into ``state``. Events are facts: never raises for an
+    event about an unknown ticket or agent (it is ignored or creates the agent)."""
     at: datetime = e.envelope.occurred_at
     if isinstance(e, TicketOpened):
         t = r.RoutedTicket(e.ticket_id, e.channel, e.priority, e.group, e.language, 1, at)
-        return r.enqueue(state, t)
-    if isinstance(e, TicketAssigned):
-        held = r.ticket_of(state, e.ticket_id)
-        return state if held is None else r.assigned(state, held, e.agent_id)
-    if isinstance(e, TicketUnassigned):
+        r.enqueue(state, t)
+    elif isinstance(e, TicketAssigned):
+        r.assigned(state, e.ticket_id, e.agent_id, confirmed=True)
+    elif isinstance(e, TicketUnassigned):
         reason = (
             AssignmentReason.ESCALATION if e.reason == "escalation" else AssignmentReason.ROUTING
         )
-        return r.requeue(state, e.ticket_id, reason, since=at)
-    if isinstance(e, TicketStatusChanged):
-        if e.to_status in DONE:
-            return r.released(state, e.ticket_id)
-        return r.update_ticket(state, e.ticket_id, status=e.to_status)
-    if isinstance(e, SlaTimerStarted):
-        known = r.ticket_of(state, e.ticket_id)
-        due = e.due_at
-        if known is not None and known.sla_due_at is not None:
-            due = min(known.sla_due_at, e.due_at)
-        return r.update_ticket(state, e.ticket_id, sla_due_at=due)
-    if isinstance(e, SlaTimerFulfilled):  # approximate: the next timer's start sets it again
-        return r.update_ticket(state, e.ticket_id, sla_due_at=None)
-    if isinstance(e, TicketPriorityChanged):
-        return r.update_ticket(state, e.ticket_id, priority=e.to_priority)
-    if isinstance(e, TicketGroupChanged):
-        return r.update_ticket(state, e.ticket_id, group=e.to_group)
-    if isinstance(e, TicketEscalated):
-        return r.update_ticket(state, e.ticket_id, tier=e.to_tier, group=e.to_group)
-    if isinstance(e, TicketCommandRejected) and e.command_type == "AssignTicket":
-        holder = state.holder_of(e.ticket_id)
-        if holder is not None and e.reason_code in ("ticket_closed", "unknown_ticket"):
-            return r.released(state, e.ticket_id)
-        return state
-    if isinstance(e, AgentPresenceChanged):
-        return r.set_presence(state, e.agent_id, e.presence, policy)
-    if isinstance(e, AgentCapacityChanged):
-        return r.set_capacity(state, e.agent_id, e.capacity)
-    if isinstance(e, AgentSkillsChanged):
-        return r.set_skills(
+        r.requeue(state, e.ticket_id, reason, since=at)
+    elif isinstance(e, TicketStatusChanged):
+        _status_changed(state, e, at, policy)
+    elif isinstance(e, SlaTimerStarted):
+        known = state.ticket(e.ticket_id)
+        if known is not None:
+            due = e.due_at if known.sla_due_at is None else min(known.sla_due_at, e.due_at)
+            r.update_ticket(state, e.ticket_id, sla_due_at=due)
+    elif isinstance(e, SlaTimerFulfilled):  # approximate: the next timer's start sets it again
+        r.update_ticket(state, e.ticket_id, sla_due_at=None)
+    elif isinstance(e, TicketPriorityChanged):
+        r.update_ticket(state, e.ticket_id, priority=e.to_priority)
+    elif isinstance(e, TicketGroupChanged):
+        r.update_ticket(state, e.ticket_id, group=e.to_group)
+    elif isinstance(e, TicketEscalated):
+        r.update_ticket(state, e.ticket_id, tier=e.to_tier, group=e.to_group)
+    elif isinstance(e, TicketCommandRejected) and e.command_type == "AssignTicket":
+        if e.reason_code in ("ticket_closed", "unknown_ticket"):
+            r.released(state, e.ticket_id)
+    elif isinstance(e, AgentPresenceChanged):
+        r.set_presence(state, e.agent_id, e.presence, policy, at)
+    elif isinstance(e, AgentCapacityChanged):
+        r.set_capacity(state, e.agent_id, e.capacity)
+    elif isinstance(e, AgentSkillsChanged):
+        r.set_skills(
             state,
             e.agent_id,
             languages=e.languages,
@@ -104,4 +93,22 @@ def _apply(state: r.RoutingState, e: Any, policy: r.ReassignPolicy) -> r.Routing
             tier=e.tier,
             groups=e.groups,
         )
-    return state
+
+
+def _status_changed(
+    state: r.RoutingState, e: TicketStatusChanged, at: datetime, policy: r.ReassignPolicy
+) -> None:
+    """Closed: forgotten. Solved: kept (no load) until closed, so a reopen finds its agent
+    again. Reopened while its agent is away/offline (per policy): waits for another agent."""
+    if e.to_status is TicketStatus.CLOSED:
+        r.released(state, e.ticket_id)
+        return
+    t = state.ticket(e.ticket_id)
+    if t is None:
+        return
+    r.update_ticket(state, e.ticket_id, status=e.to_status)
+    reopened = t.status is TicketStatus.SOLVED and e.to_status is not TicketStatus.SOLVED
+    if reopened and t.assignee is not None:
+        presence = state.agent(t.assignee).presence
+        if presence is not AgentPresence.ONLINE and policy.leaves(presence):
+            r.requeue(state, e.ticket_id, AssignmentReason.REASSIGNED_PRESENCE, since=at)
