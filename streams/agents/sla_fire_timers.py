@@ -8,11 +8,12 @@ buckets: a kill -9 anywhere re-fires the same events at the next tick and loses 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
 from schemas.records import SlaTick
-from streams.agents.sla_track_clocks import emit, sla
+from streams.agents.sla_track_clocks import send_all, sla
 from streams.agents.sla_update_policies import sla_policies
 from streams.app import app, sla_ticks_topic
 from streams.runtime import decode_or_park, now
@@ -31,9 +32,15 @@ async def fire_sla_timers(stream: Any) -> None:
             continue
         started = time.perf_counter()
         plan = plan_tick(sla, event.message.partition, tick.now, policies.current(sla_policies))
+        # One wait for the acks of the whole tick, not one per fired ticket (that serialises a
+        # tick on the broker's ack latency + linger); still nothing is committed before them.
+        futures = []
         for f in plan.fired:
-            await emit(f.ticket_id, f.outcome.events, f.outcome.commands)
-            fired_at = now() if _wall else tick.now
+            futures += await send_all(f.ticket_id, f.outcome.events, f.outcome.commands)
+        if futures:
+            await asyncio.gather(*futures)
+        fired_at = now() if _wall else tick.now
+        for f in plan.fired:
             for d in f.due:
                 metrics.FIRING_LAG.observe(max(0.0, (fired_at - d).total_seconds()))
             metrics.count_transition(f.before, f.outcome.state, f.outcome.events)

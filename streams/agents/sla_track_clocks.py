@@ -24,11 +24,18 @@ from streams.sla.index import DueIndex
 sla = table("sla", "ticket id → SlaState; NUL-prefixed keys: the due-time index")
 
 
-async def emit(ticket_id: str, events: Any, commands: Any) -> None:
-    """Send SLA events and ticket commands keyed by ticket id; wait for the broker's acks."""
+async def send_all(ticket_id: str, events: Any, commands: Any) -> list[Any]:
+    """Queue SLA events and ticket commands keyed by ticket id; returns the delivery futures
+    (await them before writing anything that assumes the records are on the broker)."""
     key = ticket_id.encode()
     futures = [await sla_events_topic.send(key=key, value=codec.encode(e)) for e in events]
     futures += [await ticket_commands_topic.send(key=key, value=codec.encode(c)) for c in commands]
+    return futures
+
+
+async def emit(ticket_id: str, events: Any, commands: Any) -> None:
+    """Send SLA events and ticket commands keyed by ticket id; wait for the broker's acks."""
+    futures = await send_all(ticket_id, events, commands)
     if futures:
         await asyncio.gather(*futures)
 
