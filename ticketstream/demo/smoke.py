@@ -1,6 +1,5 @@
-"""``ticketstream demo``: bring the local stack up and run the pipeline end to end.
-
-Until the real demo lands (its own issue), this runs the SMOKE PIPELINE and says so:
+"""``ticketstream demo --smoke``: the smoke pipeline on the dev stack (a quick check that the
+servers work together; the real demo is ``ticketstream.demo.run``):
 records produced to Kafka (kafka-python) → a Faust agent → rows in ClickHouse and a
 prometheus-client counter → scraped by the real Prometheus → read back with PromQL.
 The stack is left running (stop it with ``ticketstream dev down`` / ``make down``).
@@ -28,23 +27,13 @@ SMOKE_DATABASE = "ticketstream_smoke"
 CHANNELS = ("email", "whatsapp", "line", "telegram", "webchat")
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = subparsers.add_parser(
-        "demo",
-        help="bring the stack up and run the demo (for now: the smoke pipeline)",
-        description=__doc__.splitlines()[0] if __doc__ else None,
-    )
-    p.add_argument("--records", type=int, default=200, help="records to send (default 200)")
-    p.set_defaults(func=run)
-
-
-def run(args: argparse.Namespace) -> int:
+def run_smoke(args: argparse.Namespace) -> int:
     settings = load_settings()
     # aiokafka logs transient start-up errors of a fresh broker (GroupCoordinatorNotAvailable);
     # every stage below is verified, so keep the output to what the demo shows.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
-    print("ticketstream demo: the real demo is not built yet — running the SMOKE PIPELINE")
-    print("  (Kafka → Faust agent → ClickHouse + Prometheus metric → PromQL), on the dev stack.")
+    print("ticketstream demo --smoke: the SMOKE PIPELINE on the dev stack")
+    print("  (Kafka → Faust agent → ClickHouse + Prometheus metric → PromQL).")
     stack = Stack(settings)
     try:
         for name, what in stack.up().items():
