@@ -4,13 +4,26 @@ Verification: headers ``timestamp`` (ms) and ``sign`` = Base64(HMAC-SHA256(appSe
 f"{timestamp}\\n{appSecret}")), with the timestamp within one hour of now. The signature does not
 cover the body (a captured pair authenticates any body for an hour): dedup on ``msgId`` always.
 Dedup key: ``<chatbotUserId>:<msgId>``. ``createAt`` in ms.
+
+Encrypted event callbacks (事件订阅, DingTalk's DingCallbackCrypto): query ``msg_signature``
+(or ``signature``), ``timestamp`` (or ``timeStamp``), ``nonce``; body ``{"encrypt": "<Base64>"}``.
+msg_signature = sha1(sorted(token, timestamp, nonce, encrypt)) covers the ciphertext, which
+decrypts (``crypto``) to JSON addressed to our owner key (appKey, corpId or suiteKey). A
+decrypted robot message (the plain callback's JSON) becomes a message like the plain route; any
+other event (``EventType``: ``check_url``, org events) is acknowledged without one. The answer
+is the encrypted ``success`` DingTalk expects: ``{"msg_signature", "timeStamp", "nonce",
+"encrypt"}``.
 """
 
 from __future__ import annotations
 
 import base64
+import json
+import secrets
 from datetime import UTC, datetime
+from typing import Any
 
+from connectors.channels import crypto
 from connectors.channels.base import (
     ChannelError,
     NormalisedMessage,
@@ -27,7 +40,7 @@ from connectors.channels.base import (
     text_of,
     to_event,
 )
-from schemas.records import Attachment, Channel
+from schemas.records import Attachment, Channel, ChannelMessageReceived
 
 NAME = "DingTalk"
 MAX_SKEW_MS = 3_600_000  # "相差1小时以上，则认为是非法的请求"
@@ -70,6 +83,10 @@ def handle(req: WebhookRequest, *, app_secret: str, now: datetime, tenant_id: st
         raise ChannelError(405, "method", "DingTalk callbacks are POST requests")
     verify(app_secret, req, now)
     doc = obj(parse_json(NAME, req.body), NAME, "the body")
+    return WebhookResult((_message(doc, now, tenant_id),))
+
+
+def _message(doc: dict[str, Any], now: datetime, tenant_id: str) -> ChannelMessageReceived:
     robot = text_of(doc.get("chatbotUserId"), NAME, "chatbotUserId")
     msg_id = text_of(doc.get("msgId"), NAME, "msgId")
     conv = text_of(doc.get("conversationId"), NAME, "conversationId")
@@ -127,4 +144,72 @@ def handle(req: WebhookRequest, *, app_secret: str, now: datetime, tenant_id: st
         reply_context=ctx,
         reply_context_expires_at=expires,
     )
-    return WebhookResult((to_event(m, received_at=now, tenant_id=tenant_id),))
+    return to_event(m, received_at=now, tenant_id=tenant_id)
+
+
+def _first(query: Any, *names: str) -> str:
+    for name in names:
+        value = query.get(name)
+        if value is not None:
+            return str(value)
+    raise missing_header(f"{names[0]} query parameter", NAME)
+
+
+def encrypted_reply(token: str, key: bytes, owner_key: str, now: datetime) -> bytes:
+    """The JSON answer to an encrypted callback: ``success`` encrypted for ``owner_key``."""
+    encrypted = crypto.encrypt(key, b"success", owner_key)
+    ts = str(int(now.timestamp() * 1000))
+    nonce = secrets.token_hex(8)
+    return json.dumps(
+        {
+            "msg_signature": crypto.msg_signature(token, ts, nonce, encrypted),
+            "timeStamp": ts,
+            "nonce": nonce,
+            "encrypt": encrypted,
+        }
+    ).encode()
+
+
+def handle_event(
+    req: WebhookRequest,
+    *,
+    token: str,
+    aes_key: bytes,
+    owner_key: str,
+    now: datetime,
+    tenant_id: str,
+) -> WebhookResult:
+    """Verify, decrypt and normalise one encrypted DingTalk event callback.
+
+    Raises ChannelError: 401 ``missing_header`` / ``bad_signature`` / ``bad_ciphertext`` /
+    ``wrong_receiver``, 400 ``malformed`` (body or decrypted JSON)."""
+    if req.method != "POST":
+        raise ChannelError(405, "method", "DingTalk event callbacks are POST requests")
+    got = _first(req.query, "msg_signature", "signature")
+    ts = _first(req.query, "timestamp", "timeStamp")
+    nonce = _first(req.query, "nonce")
+    outer = obj(parse_json(NAME, req.body), NAME, "the body")
+    encrypted = outer.get("encrypt")
+    if not isinstance(encrypted, str) or not encrypted:
+        raise malformed(NAME, "encrypt must be a non-empty string (the Base64 ciphertext)")
+    if not crypto.signature_matches(crypto.msg_signature(token, ts, nonce, encrypted), got):
+        raise bad_signature(
+            "msg_signature", NAME, "check TICKETSTREAM_DINGTALK_CALLBACK_TOKEN (the callback token)"
+        )
+    try:
+        plain = crypto.decrypt(aes_key, encrypted, owner_key)
+    except crypto.CryptoError as exc:
+        fix = (
+            "check TICKETSTREAM_DINGTALK_CALLBACK_OWNER_KEY (appKey, corpId or suiteKey)"
+            if exc.reason == "wrong_receiver"
+            else "check TICKETSTREAM_DINGTALK_CALLBACK_AES_KEY"
+        )
+        raise ChannelError(
+            401, exc.reason, f"{NAME} encrypted callback: {exc.message}; {fix}"
+        ) from None
+    doc = obj(parse_json(NAME, plain), NAME, "the decrypted event")
+    reply = encrypted_reply(token, aes_key, owner_key, now)
+    messages: tuple[ChannelMessageReceived, ...] = ()
+    if "EventType" not in doc and "msgId" in doc:
+        messages = (_message(doc, now, tenant_id),)
+    return WebhookResult(messages, body=reply, content_type="application/json")

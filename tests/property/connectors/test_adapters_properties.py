@@ -3,19 +3,21 @@ correctly signed body either normalises or raises ChannelError with a 4xx (never
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.channels import api, dingtalk, line, meta, telegram, wechat
+from connectors.channels import api, crypto, dingtalk, line, meta, telegram, wechat
 from connectors.channels.base import ChannelError, WebhookRequest, from_epoch
 from schemas.records import Channel
 
 from .shapes import WEBHOOK_KEYS
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+AES = crypto.aes_key("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG")
 scalars = (
     st.none()
     | st.booleans()
@@ -34,7 +36,39 @@ docs = st.recursive(
 
 def run_all(body: bytes) -> None:
     ms, s = str(int(NOW.timestamp() * 1000)), str(int(NOW.timestamp()))
+    # The encrypted routes: ``body`` is what the platform encrypted, so after the signature and
+    # the decryption it reaches the same parsers as the plain routes' bodies.
+    wx = crypto.encrypt(AES, body, "wxapp")
+    wx_query = {
+        "signature": wechat.signature("k", s, "n"),
+        "timestamp": s,
+        "nonce": "n",
+        "encrypt_type": "aes",
+        "msg_signature": crypto.msg_signature("k", s, "n", wx),
+    }
+    dt = crypto.encrypt(AES, body, "owner")
+    dt_query = {
+        "msg_signature": crypto.msg_signature("k", ms, "n", dt),
+        "timestamp": ms,
+        "nonce": "n",
+    }
     calls = [
+        lambda: wechat.handle(
+            WebhookRequest("POST", {}, wx_query, f"<xml><Encrypt>{wx}</Encrypt></xml>".encode()),
+            token="k",
+            received_at=NOW,
+            tenant_id="t",
+            aes_key=AES,
+            app_id="wxapp",
+        ),
+        lambda: dingtalk.handle_event(
+            WebhookRequest("POST", {}, dt_query, json.dumps({"encrypt": dt}).encode()),
+            token="k",
+            aes_key=AES,
+            owner_key="owner",
+            now=NOW,
+            tenant_id="t",
+        ),
         lambda: line.handle(
             WebhookRequest("POST", {"x-line-signature": line.sign("k", body)}, {}, body),
             secret="k",
@@ -126,6 +160,42 @@ def test_any_change_to_a_signed_body_fails_verification(body, data):
             assert exc.reason == "bad_signature"
         else:
             raise AssertionError("a changed body verified")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300), st.text(max_size=40))
+def test_encryption_round_trips_and_names_its_receiver(msg, receiver):
+    enc = crypto.encrypt(AES, msg, receiver)
+    assert len(base64.b64decode(enc)) % 32 == 0  # PKCS#7 to 32-byte blocks
+    assert crypto.decrypt(AES, enc, receiver) == msg
+    try:
+        crypto.decrypt(AES, enc, receiver + "x")
+    except crypto.CryptoError as exc:
+        assert exc.reason == "wrong_receiver"
+    else:
+        raise AssertionError("decrypted for another receiver")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200))
+def test_decrypting_any_text_is_a_message_or_a_crypto_error(text):
+    try:
+        crypto.decrypt(AES, text, "r")
+    except crypto.CryptoError as exc:
+        assert exc.reason in ("bad_ciphertext", "wrong_receiver")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=100), st.data())
+def test_any_change_to_a_ciphertext_fails_its_msg_signature(msg, data):
+    # CBC alone is malleable: the signature over the ciphertext is what authenticates it.
+    enc = crypto.encrypt(AES, msg, "r")
+    sig = crypto.msg_signature("tok", "1", "n", enc)
+    i = data.draw(st.integers(0, len(enc) - 1))
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
+    swap = alphabet[(alphabet.index(enc[i]) + data.draw(st.integers(1, 64))) % 65]
+    changed = enc[:i] + swap + enc[i + 1 :]
+    assert not crypto.signature_matches(crypto.msg_signature("tok", "1", "n", changed), sig)
 
 
 @given(st.integers(0, 253_402_300_799_000))  # up to 9999-12-31T23:59:59Z
