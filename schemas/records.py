@@ -401,6 +401,7 @@ class CustomerMessageAppended:
     text: str
     sent_at: datetime
     attachments: tuple[Attachment, ...] = ()
+    external_user_id: str | None = None  # the sender's identity on the channel (replies go there)
 
 
 @dataclass(frozen=True, slots=True)

@@ -222,6 +222,7 @@ def _append(state: TicketState, c: AppendCustomerMessage, env: EnvelopeFactory) 
             c.text,
             c.sent_at,
             attachments=c.attachments,
+            external_user_id=c.reply_context.get("external_user_id"),
         )
     ]
     if state.status in REOPENING:

@@ -90,6 +90,8 @@ def evolve(state: TicketState, event: object) -> TicketState:
             message_count=s.message_count + 1,
             last_customer_message_at=event.sent_at,
             recent_messages=remember(s.recent_messages, event.message_id),
+            # the identity the conversation came from: its first message's sender, kept
+            external_user_id=s.external_user_id or event.external_user_id,
         )
     if isinstance(event, TicketAssigned):
         return replace(s, assignee=event.agent_id)
