@@ -201,3 +201,12 @@ def test_20k_open_tickets_give_small_rows_and_a_rebuilt_state_decides_the_same()
     out_rebuilt = on_events(rebuilt, list(later), POLICY, LL)
     assert out_live == out_rebuilt and len(out_live) == 50 + 9
     assert state.rows() == rebuilt.rows()
+
+
+def test_merged_source_ticket_leaves_its_agent_and_frees_the_seat() -> None:
+    # MergeTickets(target T1, source T2): the source records TicketMerged and closes
+    state = given([*online("ann", line=2), opened("T1", 1), opened("T2", 2), opened("T3", 3)])
+    assert [w.ticket_id for w in state.waiting] == ["T3"]
+    out = on_events(state, [status("T2", TicketStatus.OPEN, TicketStatus.CLOSED, 4)], POLICY, LL)
+    assert out == [Assignment("T3", "ann", R.ROUTING, None, at(3))]
+    assert "T2" not in state.tickets and state.tickets["T1"].assignee == "ann"
