@@ -8,20 +8,14 @@ data; the projection-freshness series reads the events the projector really wrot
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 import time
-import urllib.parse
-import urllib.request
 
-import aiohttp
 from clickhouse_driver import Client
 from clickhouse_driver.errors import ServerException
 from kafka.admin import KafkaAdminClient, NewTopic
 from prometheus_client import REGISTRY
 
-from connectors.channels import api
-from connectors.service import running_gateway
 from connectors.settings import ConnectorSettings
 from dashboards.grafana.queries import expand_promql, panel_queries
 from projections.service import run_projector
@@ -29,6 +23,8 @@ from projections.settings import ProjectionSettings
 from ticketstream.observability.exporter import Exporter
 from ticketstream.observability.http import serve_metrics
 from ticketstream.observability.settings import ObservabilitySettings
+
+from .helpers import promql, webhooks, write_target
 
 SECRET = "pipeline-secret"
 MESSAGES = 300
@@ -48,60 +44,10 @@ EXPECTED = {
 }
 
 
-def promql(base: str, query: str) -> list[object]:
-    url = f"{base}/api/v1/query?" + urllib.parse.urlencode({"query": query})
-    with urllib.request.urlopen(url, timeout=10) as resp:
-        body = json.load(resp)
-    assert body["status"] == "success", body
-    result: list[object] = body["data"]["result"]
-    return result
-
-
-def write_target(stack, name: str, job: str, port: int) -> None:
-    targets = stack.stack.targets_dir
-    targets.mkdir(parents=True, exist_ok=True)
-    tmp = targets / f"{name}.tmp"
-    tmp.write_text(json.dumps([{"targets": [f"127.0.0.1:{port}"], "labels": {"job": job}}]))
-    tmp.replace(targets / f"{name}.json")
-
-
 async def post_messages(core, topic: str, n: int) -> list[int]:
     settings = ConnectorSettings(api_secret=SECRET)  # type: ignore[call-arg]
-    async with (
-        running_gateway(core, settings, host="127.0.0.1", port=0, topic=topic, warm=False) as (
-            _,
-            port,
-        ),
-        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http,
-    ):
-
-        async def one(i: int) -> int:
-            raw = json.dumps(
-                {
-                    "account_id": "site-1",
-                    "external_conversation_id": f"conv-{i}",
-                    "external_user_id": f"cust-{i}",
-                    "external_message_id": f"msg-{i}",
-                    "text": "where is my order?",
-                    "sent_at": int(time.time() * 1000),
-                }
-            ).encode()
-            ts = str(int(time.time()))
-            secret = SECRET if i % 10 else "wrong"  # some rejections for the errors panel
-            headers = {"X-Timestamp": ts, "X-Signature": api.sign(secret, ts, raw)}
-            async with http.post(
-                f"http://127.0.0.1:{port}/webhooks/api", data=raw, headers=headers
-            ) as r:
-                await r.read()
-                return r.status
-
-        statuses = []
-        for _ in range(3):  # three bursts a few seconds apart, so rates see activity
-            statuses += await asyncio.gather(
-                *(one(i) for i in range(len(statuses), len(statuses) + n // 3))
-            )
-            await asyncio.sleep(3)
-        return statuses
+    async with webhooks(core, settings, topic) as gateway:
+        return await gateway.bursts(n, channel="api")
 
 
 def test_real_services_are_scraped_and_their_panels_return_data(stack, unique_name) -> None:
