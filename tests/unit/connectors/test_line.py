@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
 import pytest
@@ -9,34 +8,18 @@ from connectors.channels import line
 from connectors.channels.base import ChannelError, WebhookRequest, event_id_for
 from schemas.records import Attachment, Channel
 
+from .documents import LINE_BOT, dumps, line_doc, line_text_event
 from .helpers import NOW, post
 
 SECRET = "line-channel-secret"
-BOT = "U1234567890abcdef1234567890abcdef"
+BOT = LINE_BOT
 
 
 def body(*events: dict) -> bytes:
-    return json.dumps({"destination": BOT, "events": list(events)}, ensure_ascii=False).encode()
+    return dumps(line_doc(*events, destination=BOT))
 
 
-def text_event(text: str = "Hello, world", **over: object) -> dict:
-    ev = {
-        "type": "message",
-        "mode": "active",
-        "timestamp": 1462629479859,
-        "source": {"type": "user", "userId": "U4af4980629"},
-        "webhookEventId": "01FZ74A0TDDPYRVKNK77XKC3ZR",
-        "deliveryContext": {"isRedelivery": False},
-        "replyToken": "0f3779fba3b349968c5d07db31eab56f",
-        "message": {
-            "id": "444573844083572737",
-            "type": "text",
-            "quoteToken": "q3Plxr4AgKd",
-            "text": text,
-        },
-    }
-    ev.update(over)
-    return ev
+text_event = line_text_event
 
 
 def signed(raw: bytes) -> WebhookRequest:

@@ -9,6 +9,7 @@ from connectors.channels import meta
 from connectors.channels.base import ChannelError, WebhookRequest
 from schemas.records import Attachment, Channel
 
+from .documents import WAMID, messaging, messenger_doc, whatsapp_doc, whatsapp_value
 from .helpers import NOW, post
 
 SECRET = "app-secret"
@@ -26,20 +27,8 @@ def run(req: WebhookRequest, channel: Channel):
     )
 
 
-def messenger(*messaging: dict) -> dict:
-    return {
-        "object": "page",
-        "entry": [{"id": "PAGE1", "time": 1458692752478, "messaging": list(messaging)}],
-    }
-
-
-def msg(mid: str, text: str = "hello, world!", **extra: object) -> dict:
-    return {
-        "sender": {"id": "PSID1"},
-        "recipient": {"id": "PAGE1"},
-        "timestamp": 1458692752478,
-        "message": {"mid": mid, "text": text, **extra},
-    }
+messenger = messenger_doc
+msg = messaging
 
 
 def test_handshake_echoes_challenge():
@@ -125,55 +114,18 @@ def test_instagram_route_refuses_page_object():
 
 
 def test_instagram_echo_in_messages_field_is_skipped():
-    doc = {
-        "object": "instagram",
-        "entry": [
-            {
-                "id": "IG1",
-                "time": 1569262486134,
-                "messaging": [
-                    {**msg("ig1", "hi"), "timestamp": 1569262485349},
-                    msg("ig2", is_echo=True),
-                ],
-            }
-        ],
-    }
+    doc = messenger_doc(
+        {**msg("ig1", "hi"), "timestamp": 1569262485349},
+        msg("ig2", is_echo=True),
+        page="IG1",
+        obj="instagram",
+        time=1569262486134,
+    )
     (ev,) = run(signed(doc), Channel.INSTAGRAM).messages
     assert (ev.conversation_key, ev.dedup_key) == ("instagram:IG1:PSID1", "IG1:ig1")
 
 
-WA = {
-    "object": "whatsapp_business_account",
-    "entry": [
-        {
-            "id": "102290129340398",
-            "changes": [
-                {
-                    "field": "messages",
-                    "value": {
-                        "messaging_product": "whatsapp",
-                        "metadata": {
-                            "display_phone_number": "15550783881",
-                            "phone_number_id": "106540352242922",
-                        },
-                        "contacts": [
-                            {"profile": {"name": "Sheena Nelson"}, "wa_id": "16505551234"}
-                        ],
-                        "messages": [
-                            {
-                                "from": "16505551234",
-                                "id": "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=",
-                                "timestamp": "1749416383",
-                                "type": "text",
-                                "text": {"body": "Does it come in another color?"},
-                            }
-                        ],
-                    },
-                }
-            ],
-        }
-    ],
-}
+WA = whatsapp_doc()  # the documented text message
 
 
 def test_whatsapp_documented_example_seconds_as_string():
@@ -181,27 +133,16 @@ def test_whatsapp_documented_example_seconds_as_string():
     assert ev.account_id == "106540352242922"
     assert ev.external_user_id == "16505551234"
     assert ev.customer_display_name == "Sheena Nelson"
-    assert (
-        ev.dedup_key
-        == "106540352242922:wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA="
-    )
+    assert ev.dedup_key == f"106540352242922:{WAMID}"
+    assert WAMID == "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA="
     # 1749416383 s = 2025-06-08T20:59:43Z
     assert ev.sent_at == datetime(2025, 6, 8, 20, 59, 43, tzinfo=UTC)
     assert ev.text == "Does it come in another color?"
 
 
 def test_whatsapp_statuses_yield_no_event():
-    value = {
-        "messaging_product": "whatsapp",
-        "metadata": {"phone_number_id": "1"},
-        "statuses": [
-            {"id": "wamid.x", "status": "delivered", "timestamp": "1", "recipient_id": "2"}
-        ],
-    }
-    doc = {
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "W", "changes": [{"field": "messages", "value": value}]}],
-    }
+    status = {"id": "wamid.x", "status": "delivered", "timestamp": "1", "recipient_id": "2"}
+    doc = whatsapp_doc(whatsapp_value(statuses=[status], phone_number_id="1"), waba="W")
     assert run(signed(doc), Channel.WHATSAPP).messages == ()
 
 
