@@ -25,7 +25,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner, murmur2
 
 from connectors import metrics
-from connectors.channels import api, dingtalk, line, meta, telegram, wechat
+from connectors.channels import api, crypto, dingtalk, line, meta, telegram, wechat
 from connectors.channels.base import ChannelError, WebhookRequest, WebhookResult
 from connectors.dedup import DedupCache, dedup_id
 from connectors.settings import ConnectorSettings
@@ -44,6 +44,7 @@ ROUTES: dict[str, Channel] = {
     "/webhooks/whatsapp": Channel.WHATSAPP,
     "/webhooks/telegram": Channel.TELEGRAM,
     "/webhooks/dingtalk": Channel.DINGTALK,
+    "/webhooks/dingtalk/events": Channel.DINGTALK,
     "/webhooks/wechat": Channel.WECHAT,
     "/webhooks/api": Channel.API,
     "/webhooks/webchat": Channel.WEBCHAT,
@@ -58,8 +59,8 @@ class NotConfigured(ChannelError):
         )
 
 
-def adapters(s: ConnectorSettings, tenant_id: str) -> dict[Channel, Adapter]:
-    """The verified-and-normalising function of every channel, bound to its secrets."""
+def adapters(s: ConnectorSettings, tenant_id: str) -> dict[str, Adapter]:
+    """The verified-and-normalising function of every route, bound to its secrets."""
 
     def secret(value: str, channel: Channel, variable: str) -> str:
         if not value:
@@ -113,9 +114,31 @@ def adapters(s: ConnectorSettings, tenant_id: str) -> dict[Channel, Adapter]:
         )
         return dingtalk.handle(r, app_secret=key, now=now, tenant_id=tenant_id)
 
+    def dingtalk_events(r: WebhookRequest, now: datetime) -> WebhookResult:
+        names = (
+            "TICKETSTREAM_DINGTALK_CALLBACK_TOKEN, TICKETSTREAM_DINGTALK_CALLBACK_AES_KEY "
+            "and TICKETSTREAM_DINGTALK_CALLBACK_OWNER_KEY"
+        )
+        tok = secret(s.dingtalk_callback_token.get_secret_value(), Channel.DINGTALK, names)
+        owner = secret(s.dingtalk_callback_owner_key, Channel.DINGTALK, names)
+        if dingtalk_key is None:
+            raise NotConfigured(Channel.DINGTALK, names)
+        return dingtalk.handle_event(
+            r, token=tok, aes_key=dingtalk_key, owner_key=owner, now=now, tenant_id=tenant_id
+        )
+
     def wechat_(r: WebhookRequest, now: datetime) -> WebhookResult:
         tok = secret(s.wechat_token.get_secret_value(), Channel.WECHAT, "TICKETSTREAM_WECHAT_TOKEN")
-        return wechat.handle(r, token=tok, received_at=now, tenant_id=tenant_id)
+        if wechat_key is not None and r.method == "POST":
+            secret(s.wechat_app_id, Channel.WECHAT, "TICKETSTREAM_WECHAT_APP_ID (safe mode)")
+        return wechat.handle(
+            r,
+            token=tok,
+            received_at=now,
+            tenant_id=tenant_id,
+            aes_key=wechat_key,
+            app_id=s.wechat_app_id,
+        )
 
     def api_(channel: Channel) -> Adapter:
         def run(r: WebhookRequest, now: datetime) -> WebhookResult:
@@ -124,17 +147,25 @@ def adapters(s: ConnectorSettings, tenant_id: str) -> dict[Channel, Adapter]:
 
         return run
 
+    # AES keys decoded once (the settings validated them); None = that mode is not configured.
+    wechat_key = _key(s.wechat_encoding_aes_key.get_secret_value())
+    dingtalk_key = _key(s.dingtalk_callback_aes_key.get_secret_value())
     return {
-        Channel.LINE: line_,
-        Channel.MESSENGER: meta_(Channel.MESSENGER),
-        Channel.INSTAGRAM: meta_(Channel.INSTAGRAM),
-        Channel.WHATSAPP: meta_(Channel.WHATSAPP),
-        Channel.TELEGRAM: telegram_,
-        Channel.DINGTALK: dingtalk_,
-        Channel.WECHAT: wechat_,
-        Channel.API: api_(Channel.API),
-        Channel.WEBCHAT: api_(Channel.WEBCHAT),
+        "/webhooks/line": line_,
+        "/webhooks/messenger": meta_(Channel.MESSENGER),
+        "/webhooks/instagram": meta_(Channel.INSTAGRAM),
+        "/webhooks/whatsapp": meta_(Channel.WHATSAPP),
+        "/webhooks/telegram": telegram_,
+        "/webhooks/dingtalk": dingtalk_,
+        "/webhooks/dingtalk/events": dingtalk_events,
+        "/webhooks/wechat": wechat_,
+        "/webhooks/api": api_(Channel.API),
+        "/webhooks/webchat": api_(Channel.WEBCHAT),
     }
+
+
+def _key(encoding_aes_key: str) -> bytes | None:
+    return crypto.aes_key(encoding_aes_key) if encoding_aes_key else None
 
 
 @dataclass
@@ -161,14 +192,15 @@ class Gateway:
 
         app = web.Application(client_max_size=self.settings.gateway_max_body_bytes)
         for path, channel in ROUTES.items():
-            app.router.add_route("*", path, self._handler(channel))
+            app.router.add_route("*", path, self._handler(channel, self._adapters[path]))
         app.router.add_get("/healthz", _health)
         add_metrics_route(app)
         return app
 
-    def _handler(self, channel: Channel) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    def _handler(
+        self, channel: Channel, adapter: Adapter
+    ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         label = channel.value
-        adapter = self._adapters[channel]
         budget = self.settings.gateway_produce_timeout
         if channel is Channel.WECHAT:
             budget = min(budget, WECHAT_BUDGET)

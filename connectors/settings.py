@@ -7,9 +7,10 @@ they print as ``**********`` and are never logged; an empty secret disables that
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings
 
+from connectors.channels.crypto import CryptoError, aes_key
 from ticketstream.settings import settings_config
 
 EMPTY = SecretStr("")
@@ -65,10 +66,22 @@ class ConnectorSettings(BaseSettings):
     dingtalk_api_base: str = Field(
         "https://api.dingtalk.com", description="DingTalk OpenAPI base URL"
     )
+    dingtalk_callback_token: SecretStr = Field(
+        EMPTY, description="DingTalk encrypted event callback token (msg_signature)"
+    )
+    dingtalk_callback_aes_key: SecretStr = Field(
+        EMPTY, description="DingTalk event callback aes_key (43 characters)"
+    )
+    dingtalk_callback_owner_key: str = Field(
+        "", description="Owner of the event callbacks: appKey, corpId or suiteKey"
+    )
 
     # --- WeChat
     wechat_token: SecretStr = Field(EMPTY, description="WeChat server-config Token")
     wechat_app_id: str = Field("", description="WeChat Official Account AppID")
+    wechat_encoding_aes_key: SecretStr = Field(
+        EMPTY, description="WeChat EncodingAESKey (43 characters): safe mode; empty = plain mode"
+    )
     wechat_app_secret: SecretStr = Field(EMPTY, description="WeChat AppSecret")
     wechat_api_base: str = Field("https://api.weixin.qq.com", description="WeChat API base URL")
 
@@ -98,3 +111,14 @@ class ConnectorSettings(BaseSettings):
     outbound_max_attempts: int = Field(5, ge=1, le=20, description="Send attempts per reply")
     outbound_backoff_seconds: float = Field(1.0, gt=0, description="First retry delay (doubles)")
     outbound_group_id: str = Field("ticketstream-outbound", description="Kafka consumer group")
+
+    @field_validator("wechat_encoding_aes_key", "dingtalk_callback_aes_key")
+    @classmethod
+    def _a_43_character_key(cls, value: SecretStr) -> SecretStr:
+        """A configured AES key must decode to 32 bytes (checked at start, not per request)."""
+        if value.get_secret_value():
+            try:
+                aes_key(value.get_secret_value())
+            except CryptoError as exc:
+                raise ValueError(exc.message) from None
+        return value

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from connectors.channels import api, dingtalk, line, meta, wechat
+from connectors.channels import api, crypto, dingtalk, line, meta, wechat
 from connectors.settings import ConnectorSettings
+from tests.unit.connectors.documents import (
+    LINE_BOT,
+    WA_PHONE_NUMBER_ID,
+    WAMID,
+    dumps,
+    line_doc,
+    line_text_event,
+    messaging,
+    messenger_doc,
+    whatsapp_doc,
+)
 
 LINE_SECRET = "line-secret"
 META_SECRET = "meta-app-secret"
@@ -17,7 +27,11 @@ TG_BOT = "777000:AAbbCC"
 DT_SECRET = "dingtalk-secret"
 WC_TOKEN = "wechat-token"
 API_SECRET = "api-secret"
-LINE_BOT = "U1234567890abcdef1234567890abcdef"
+DT_CB_TOKEN = "dingtalk-callback-token"
+DT_CB_AES = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG"
+DT_CB_OWNER = "dingappkey-1"
+WC_AES = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+WC_APP_ID = "wx1234567890abcdef"
 
 
 def settings(**over: object) -> ConnectorSettings:
@@ -28,6 +42,9 @@ def settings(**over: object) -> ConnectorSettings:
         "telegram_secret_token": TG_SECRET,
         "telegram_bot_token": TG_BOT,
         "dingtalk_app_secret": DT_SECRET,
+        "dingtalk_callback_token": DT_CB_TOKEN,
+        "dingtalk_callback_aes_key": DT_CB_AES,
+        "dingtalk_callback_owner_key": DT_CB_OWNER,
         "wechat_token": WC_TOKEN,
         "api_secret": API_SECRET,
         "gateway_max_body_bytes": 64 * 1024,
@@ -35,6 +52,11 @@ def settings(**over: object) -> ConnectorSettings:
     }
     values.update(over)
     return ConnectorSettings(**values)  # type: ignore[arg-type]
+
+
+def safe_mode_settings(**over: object) -> ConnectorSettings:
+    """WeChat in safe mode (an EncodingAESKey and the AppID configured)."""
+    return settings(wechat_encoding_aes_key=WC_AES, wechat_app_id=WC_APP_ID, **over)
 
 
 @dataclass
@@ -48,30 +70,10 @@ class Sample:
     ok_status: int = 200
 
 
-def _j(doc: object) -> bytes:
-    return json.dumps(doc, ensure_ascii=False).encode()
-
-
 def line_sample(
     event_id: str = "01FZ74A0TDDPYRVKNK77XKC3ZR", text: str = "Hello, world 🙂"
 ) -> Sample:
-    body = _j(
-        {
-            "destination": LINE_BOT,
-            "events": [
-                {
-                    "type": "message",
-                    "mode": "active",
-                    "timestamp": 1462629479859,
-                    "source": {"type": "user", "userId": "U4af4980629"},
-                    "webhookEventId": event_id,
-                    "deliveryContext": {"isRedelivery": False},
-                    "replyToken": "0f3779fba3b349968c5d07db31eab56f",
-                    "message": {"id": "444573844083572737", "type": "text", "text": text},
-                }
-            ],
-        }
-    )
+    body = dumps(line_doc(line_text_event(text, event_id=event_id)))
     return Sample(
         "line",
         "/webhooks/line",
@@ -82,39 +84,21 @@ def line_sample(
 
 
 def messenger_sample() -> Sample:
-    body = json.dumps(
-        {
-            "object": "page",
-            "entry": [
-                {
-                    "id": "PAGE1",
-                    "time": 1458692752478,
-                    "messaging": [
-                        {
-                            "sender": {"id": "PSID1"},
-                            "recipient": {"id": "PAGE1"},
-                            "timestamp": 1458692752478,
-                            "message": {
-                                "mid": "mid.1457764197618:41d102a3e1ae206a38",
-                                "text": "hello, world! 你好",
-                            },
-                        },
-                        {
-                            "sender": {"id": "PAGE1"},
-                            "recipient": {"id": "PSID1"},
-                            "timestamp": 1458692752479,
-                            "message": {
-                                "mid": "mid.echo",
-                                "text": "our reply",
-                                "is_echo": True,
-                                "app_id": 1,
-                            },
-                        },
-                    ],
-                }
-            ],
-        }
-    ).encode()
+    body = dumps(
+        messenger_doc(
+            messaging("mid.1457764197618:41d102a3e1ae206a38", "hello, world! 你好"),
+            messaging(
+                "mid.echo",
+                "our reply",
+                sender="PAGE1",
+                recipient="PSID1",
+                timestamp=1458692752479,
+                is_echo=True,
+                app_id=1,
+            ),
+        ),
+        ascii_escape=True,
+    )
     return Sample(
         "messenger",
         "/webhooks/messenger",
@@ -125,33 +109,20 @@ def messenger_sample() -> Sample:
 
 
 def instagram_sample() -> Sample:
-    body = _j(
-        {
-            "object": "instagram",
-            "entry": [
-                {
-                    "id": "IG1",
-                    "time": 1569262486134,
-                    "messaging": [
-                        {
-                            "sender": {"id": "IGSID1"},
-                            "recipient": {"id": "IG1"},
-                            "timestamp": 1569262485349,
-                            "message": {
-                                "mid": "aWdfZAG1",
-                                "text": "สวัสดี",
-                                "attachments": [
-                                    {
-                                        "type": "image",
-                                        "payload": {"url": "https://cdn.example/1.jpg"},
-                                    }
-                                ],
-                            },
-                        }
-                    ],
-                }
-            ],
-        }
+    body = dumps(
+        messenger_doc(
+            messaging(
+                "aWdfZAG1",
+                "สวัสดี",
+                sender="IGSID1",
+                recipient="IG1",
+                timestamp=1569262485349,
+                attachments=[{"type": "image", "payload": {"url": "https://cdn.example/1.jpg"}}],
+            ),
+            page="IG1",
+            obj="instagram",
+            time=1569262486134,
+        )
     )
     return Sample(
         "instagram",
@@ -163,52 +134,18 @@ def instagram_sample() -> Sample:
 
 
 def whatsapp_sample() -> Sample:
-    wamid = "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA="
-    body = _j(
-        {
-            "object": "whatsapp_business_account",
-            "entry": [
-                {
-                    "id": "102290129340398",
-                    "changes": [
-                        {
-                            "field": "messages",
-                            "value": {
-                                "messaging_product": "whatsapp",
-                                "metadata": {
-                                    "display_phone_number": "15550783881",
-                                    "phone_number_id": "106540352242922",
-                                },
-                                "contacts": [
-                                    {"profile": {"name": "Sheena Nelson"}, "wa_id": "16505551234"}
-                                ],
-                                "messages": [
-                                    {
-                                        "from": "16505551234",
-                                        "id": wamid,
-                                        "timestamp": "1749416383",
-                                        "type": "text",
-                                        "text": {"body": "Does it come in another color?"},
-                                    }
-                                ],
-                            },
-                        }
-                    ],
-                }
-            ],
-        }
-    )
+    body = dumps(whatsapp_doc())  # the documented text message
     return Sample(
         "whatsapp",
         "/webhooks/whatsapp",
         body,
         {"X-Hub-Signature-256": meta.sign(META_SECRET, body)},
-        expected=[(f"106540352242922:{wamid}", "Does it come in another color?")],
+        expected=[(f"{WA_PHONE_NUMBER_ID}:{WAMID}", "Does it come in another color?")],
     )
 
 
 def telegram_sample() -> Sample:
-    body = _j(
+    body = dumps(
         {
             "update_id": 100001,
             "message": {
@@ -230,7 +167,7 @@ def telegram_sample() -> Sample:
 
 
 def dingtalk_sample(now: datetime) -> Sample:
-    body = _j(
+    body = dumps(
         {
             "conversationId": "cidXXXX",
             "chatbotCorpId": "dinge8a565xxxx",
@@ -258,6 +195,62 @@ def dingtalk_sample(now: datetime) -> Sample:
     )
 
 
+def dingtalk_event_sample(msg_id: str = "msgENC001") -> Sample:
+    """An encrypted event callback carrying a robot message (route /webhooks/dingtalk/events)."""
+    inner = dumps(
+        {
+            "conversationId": "cidENC",
+            "chatbotUserId": "$:LWCP_v1:$Cenc",
+            "msgId": msg_id,
+            "senderStaffId": "user9",
+            "createAt": 1613630252678,
+            "conversationType": "1",
+            "senderId": "$:LWCP_v1:$Fenc",
+            "text": {"content": "发票在哪里？ 🧾"},
+            "msgtype": "text",
+        }
+    )
+    enc = crypto.encrypt(crypto.aes_key(DT_CB_AES), inner, DT_CB_OWNER)
+    ts, nonce = "1613630252999", "nOnCe42"
+    q = {"msg_signature": crypto.msg_signature(DT_CB_TOKEN, ts, nonce, enc)}
+    return Sample(
+        "dingtalk",
+        "/webhooks/dingtalk/events",
+        dumps({"encrypt": enc}),
+        {"Content-Type": "application/json"},
+        {**q, "timestamp": ts, "nonce": nonce},
+        expected=[(f"$:LWCP_v1:$Cenc:{msg_id}", "发票在哪里？ 🧾")],
+    )
+
+
+def wechat_safe_sample(msg_id: str = "7777777777777777777", text: str = "ขอบคุณ 谢谢") -> Sample:
+    """A safe-mode message (needs ``safe_mode_settings``): outer XML with <Encrypt>."""
+    inner = (
+        "<xml><ToUserName><![CDATA[gh_123456789abc]]></ToUserName>"
+        "<FromUserName><![CDATA[oUser-OpenID]]></FromUserName><CreateTime>1348831860</CreateTime>"
+        f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{text}]]></Content>"
+        f"<MsgId>{msg_id}</MsgId></xml>"
+    ).encode()
+    enc = crypto.encrypt(crypto.aes_key(WC_AES), inner, WC_APP_ID)
+    ts, nonce = "1348831860", "n0nce"
+    q = {
+        "signature": wechat.signature(WC_TOKEN, ts, nonce),
+        "timestamp": ts,
+        "nonce": nonce,
+        "encrypt_type": "aes",
+        "msg_signature": crypto.msg_signature(WC_TOKEN, ts, nonce, enc),
+    }
+    body = f"<xml><ToUserName><![CDATA[gh_123456789abc]]></ToUserName><Encrypt><![CDATA[{enc}]]></Encrypt></xml>"
+    return Sample(
+        "wechat",
+        "/webhooks/wechat",
+        body.encode(),
+        {"Content-Type": "text/xml"},
+        q,
+        expected=[(f"gh_123456789abc:{msg_id}", text)],
+    )
+
+
 def wechat_sample() -> Sample:
     body = (
         "<xml><ToUserName><![CDATA[gh_123456789abc]]></ToUserName>"
@@ -278,7 +271,7 @@ def wechat_sample() -> Sample:
 
 
 def api_sample(now: datetime, path: str = "/webhooks/webchat") -> Sample:
-    body = _j(
+    body = dumps(
         {
             "account_id": "site-1",
             "external_conversation_id": "conv-9",
@@ -307,6 +300,7 @@ def all_samples(now: datetime) -> list[Sample]:
         whatsapp_sample(),
         telegram_sample(),
         dingtalk_sample(now),
+        dingtalk_event_sample(),
         wechat_sample(),
         api_sample(now),
         api_sample(now, "/webhooks/api"),

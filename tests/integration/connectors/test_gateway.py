@@ -101,6 +101,7 @@ SIGNATURES = {
     "sign",
     "x-signature",
     "signature",
+    "msg_signature",
 }
 
 
@@ -186,3 +187,60 @@ def test_a_second_replica_drops_a_redelivery_the_first_stored(stack, unique_name
             return await a.events()
 
     assert [e.dedup_key for e in asyncio.run(main())] == [s.expected[0][0]]  # type: ignore[attr-defined]
+
+
+def test_wechat_safe_mode_through_the_gateway(stack, unique_name):
+    from .payloads import safe_mode_settings, wechat_safe_sample, wechat_sample
+
+    topic = f"messages.{unique_name}"
+    create_topic(stack.kafka_bootstrap, topic)
+    s = wechat_safe_sample()
+
+    def rejected(reason: str) -> float:
+        return metric("ticketstream_gateway_rejected_total", channel="wechat", reason=reason)
+
+    async def main() -> list[object]:
+        async with gateway(
+            stack.settings, safe_mode_settings(gateway_max_body_bytes=8192), topic
+        ) as h:
+            assert await h.send(s) == (200, b"success")
+            assert await h.send(wechat_safe_sample()) == (200, b"success")  # redelivery: dropped
+            # a plain-mode POST: its signature does not cover the body, so it is refused
+            before = rejected("not_encrypted")
+            assert (await h.send(wechat_sample()))[0] == 401
+            assert rejected("not_encrypted") == before + 1
+            # msg_signature changed or missing (the AppID check is in the unit tests)
+            url = f"http://127.0.0.1:{h.port}{s.path}"
+            for query, reason in (
+                (wrong_signature(s.query), "bad_signature"),
+                ({k: v for k, v in s.query.items() if k != "msg_signature"}, "missing_header"),
+            ):
+                before = rejected(reason)
+                async with h.http.post(url, data=s.body, headers=s.headers, params=query) as r:
+                    assert r.status == 401, reason
+                assert rejected(reason) == before + 1, reason
+            before = rejected("too_large")
+            async with h.http.post(url, data=b"x" * 9000, headers=s.headers, params=s.query) as r:
+                assert r.status == 413
+            assert rejected("too_large") == before + 1
+            return await h.events()
+
+    events = asyncio.run(main())
+    assert [(e.dedup_key, e.text) for e in events] == s.expected  # type: ignore[attr-defined]
+
+
+def test_unconfigured_encrypted_routes_answer_503_so_the_platform_retries(stack, unique_name):
+    from .payloads import dingtalk_event_sample, wechat_safe_sample
+
+    topic = f"messages.{unique_name}"
+    create_topic(stack.kafka_bootstrap, topic)
+    bare = settings(dingtalk_callback_token="", dingtalk_callback_aes_key="")
+
+    async def main() -> list[object]:
+        async with gateway(stack.settings, bare, topic) as h:
+            for s in (dingtalk_event_sample(), wechat_safe_sample()):
+                status, body = await h.send(s)
+                assert status == 503 and b"not_configured" in body, s.path
+            return await h.events()
+
+    assert asyncio.run(main()) == []
