@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connectors.channels import api, crypto, dingtalk, line, meta, telegram, wechat
-from connectors.channels.base import ChannelError, WebhookRequest, from_epoch
+from connectors.channels.base import (
+    EVENT_NAMESPACE,
+    ChannelError,
+    WebhookRequest,
+    event_id_for,
+    from_epoch,
+)
 from schemas.records import Channel
 
 from .shapes import WEBHOOK_KEYS
@@ -203,3 +210,11 @@ def test_epoch_millis_keep_exact_milliseconds(ms):
     dt = from_epoch(ms, "x", "t", millis=True)
     assert dt.microsecond % 1000 == 0
     assert (dt - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1) == ms
+
+
+@given(st.sampled_from(list(Channel)), st.text())
+def test_event_ids_are_the_rfc_4122_uuid5_of_channel_and_dedup_key(channel, key):
+    name = f"{channel.value}:{key}"
+    if max(name, default="") >= "\ud800" and any("\ud800" <= c <= "\udfff" for c in name):
+        return  # lone surrogates are not UTF-8: no platform id contains one
+    assert event_id_for(channel, key) == str(uuid.uuid5(EVENT_NAMESPACE, name))
