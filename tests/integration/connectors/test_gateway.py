@@ -146,8 +146,10 @@ def test_every_route_rejects_bad_requests_with_its_4xx_and_counts_each(stack, un
                 # malformed but correctly signed
                 bad = b"<xml><MsgId>" if s.channel == "wechat" else b'{"events": [1,'
                 headers, query = signed_headers(s.path, bad, datetime.now(UTC))
+                before = rejected(s.channel, "malformed")
                 async with h.http.post(url, data=bad, headers=headers, params=query) as r:
                     assert r.status == 400, s.channel
+                assert rejected(s.channel, "malformed") == before + 1, s.channel
                 # oversized
                 before = rejected(s.channel, "too_large")
                 async with h.http.post(
