@@ -19,7 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ticketstream.simulate.config import PRESETS, Endpoints, SimConfig, SimConfigError
+from ticketstream.simulate.config import (
+    PRESETS,
+    Endpoints,
+    SimConfig,
+    SimConfigError,
+    SimulationError,
+)
 from ticketstream.simulate.truth import GroundTruth, policy_yaml
 
 __all__ = [
@@ -32,14 +38,11 @@ __all__ = [
     "SimulationError",
     "policy_yaml",
     "run",
+    "run_async",
 ]
 
 # progress(done_fraction 0..1, simulated now ISO-8601, counters) — called a few times a second.
 Progress = Callable[[float, str, dict[str, int]], None]
-
-
-class SimulationError(RuntimeError):
-    """The run could not proceed (endpoint down, token refused, …); the message says what."""
 
 
 def run(config: SimConfig, endpoints: Endpoints, progress: Progress | None = None) -> GroundTruth:
@@ -53,3 +56,12 @@ def run(config: SimConfig, endpoints: Endpoints, progress: Progress | None = Non
     from ticketstream.simulate.driver import drive
 
     return drive(config, endpoints, progress)
+
+
+async def run_async(
+    config: SimConfig, endpoints: Endpoints, progress: Progress | None = None
+) -> GroundTruth:
+    """``run`` inside an already running event loop (same contract)."""
+    from ticketstream.simulate.driver import drive_async
+
+    return await drive_async(config, endpoints, progress)

@@ -18,6 +18,10 @@ class SimConfigError(ValueError):
     """A SimConfig or Endpoints value that cannot work; the message says which and why."""
 
 
+class SimulationError(RuntimeError):
+    """The run could not proceed (endpoint down, token refused, …); the message says what."""
+
+
 @dataclass(frozen=True, slots=True)
 class SimConfig:
     """One simulation run.
@@ -42,6 +46,9 @@ class SimConfig:
     agent_presence: bool = False  # SetAgentPresence at shift changes (see docs of the driver)
     confirm_timeout_seconds: float = 60.0  # wall seconds to wait for a command's ticket event
     channels: tuple[Channel, ...] = ()  # restrict to these channels (empty = all)
+    # Mixed into customer and message ids only (not the model): rerun the same seed on a
+    # stack that has seen it without the gateway dropping it all as redeliveries.
+    run_tag: str = ""
 
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
@@ -56,6 +63,8 @@ class SimConfig:
             raise SimConfigError("tickets_per_week must be ≥ 0")
         if self.max_in_flight < 1:
             raise SimConfigError("max_in_flight must be ≥ 1")
+        if self.run_tag and not all(ch in "0123456789abcdef" for ch in self.run_tag):
+            raise SimConfigError(f"run_tag={self.run_tag!r}: use lower-case hex digits")
         if self.sla_tick_seconds <= 0:
             raise SimConfigError("sla_tick_seconds must be > 0")
 
@@ -86,10 +95,19 @@ class Endpoints:
     kafka_bootstrap: str
     secrets: dict[Channel, str] = field(default_factory=dict)
     topic_prefix: str = ""
+    # The workers' consumer group (TICKETSTREAM_STREAMS_APP_ID). Given, SLA ticks wait until
+    # the workers have committed past the ticket events before them — exact even when the
+    # workers lag; without it ticks trail by SimConfig.sla_tick_lag_seconds of wall time.
+    streams_group: str | None = None
 
     @classmethod
     def from_settings(
-        cls, gateway_url: str, api_url: str, api_token: str, topic_prefix: str = ""
+        cls,
+        gateway_url: str,
+        api_url: str,
+        api_token: str,
+        topic_prefix: str = "",
+        streams_group: str | None = None,
     ) -> Endpoints:
         """Endpoints whose secrets and Kafka bootstrap come from the environment
         (``TICKETSTREAM_*``, the same settings the gateway reads)."""
@@ -105,6 +123,7 @@ class Endpoints:
             kafka_bootstrap=core.kafka_bootstrap,
             secrets=secrets_of(cs),
             topic_prefix=topic_prefix,
+            streams_group=streams_group,
         )
 
 

@@ -128,6 +128,8 @@ class GroundTruth:
     # How the run went (not part of the model's truth): HTTP answers and timing.
     http_errors: dict[str, int] = field(default_factory=dict)  # "<route> <status>" → count
     unconfirmed: int = 0  # actions whose ticket event did not show within the timeout
+    rejections: dict[str, int] = field(default_factory=dict)  # "<command> <reason>" → count
+    tickets_unobserved: int = 0  # tickets whose TicketOpened the driver never saw
     wall_seconds: float = 0.0
     sla_ticks_sent: int = 0
     last_sla_tick: datetime | None = None
