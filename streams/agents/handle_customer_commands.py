@@ -67,9 +67,7 @@ async def _handle(event: Any) -> None:
         await customer_events_topic.send(
             key=rejected.ticket_id.encode(), value=codec.encode(rejected)
         )
-    elif isinstance(record, LinkCustomerIdentity | UnlinkCustomerIdentity) and (
-        outcome.events or outcome.forwards
-    ):
+    elif isinstance(record, LinkCustomerIdentity | UnlinkCustomerIdentity) and outcome.events:
         metrics.COMMANDS_ACCEPTED.labels(type(record).__name__).inc()
     if outcome.state != state:
         store(customers, customer_id, outcome.state)
