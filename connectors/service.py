@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -45,6 +46,11 @@ async def running_gateway(
         await runner.setup()
         site = web.TCPSite(runner, host, port)
         await site.start()
+        # Everything alive now (modules, clients, the warmed dedup cache) lives as long as the
+        # process: freeze it out of the cyclic GC, so a full collection while serving scans only
+        # request garbage instead of pausing every in-flight request for the whole heap.
+        gc.collect()
+        gc.freeze()
         bound = runner.addresses[0][1]
         yield gateway, int(bound)
     finally:
@@ -73,13 +79,30 @@ def _stop_event() -> asyncio.Event:
     return stop
 
 
+@contextlib.contextmanager
+def _metrics(job: str, settings: ConnectorSettings) -> Iterator[None]:
+    """/metrics of a process without an HTTP server of its own (Prometheus job ``job``)."""
+    from ticketstream.observability.http import serve_metrics
+    from ticketstream.observability.settings import ObservabilitySettings
+
+    obs = ObservabilitySettings()  # type: ignore[call-arg]
+    port = {"outbound": obs.outbound_metrics_port, "email-poll": obs.email_poll_metrics_port}[job]
+    server = serve_metrics(port, settings.gateway_host)
+    log.info("%s: /metrics on %s:%d", job, settings.gateway_host, server.port)
+    try:
+        yield
+    finally:
+        server.close()
+
+
 async def run_outbound(core: Settings, settings: ConnectorSettings) -> None:
     from connectors.outbound.worker import OutboundWorker
 
     stop = _stop_event()
-    async with OutboundWorker(settings, core.kafka_bootstrap) as worker:
-        log.info("outbound worker consuming agent replies")
-        await worker.run(stop)
+    with _metrics("outbound", settings):
+        async with OutboundWorker(settings, core.kafka_bootstrap) as worker:
+            log.info("outbound worker consuming agent replies")
+            await worker.run(stop)
 
 
 async def run_email_poll(core: Settings, settings: ConnectorSettings, state_path: Path) -> None:
@@ -90,7 +113,9 @@ async def run_email_poll(core: Settings, settings: ConnectorSettings, state_path
     await producer.start()
     cache = DedupCache(settings.gateway_dedup_ttl_seconds, settings.gateway_dedup_max_keys)
     tail = TopicTail(core.kafka_bootstrap, CHANNEL_MESSAGES, cache)
+    served = contextlib.ExitStack()
     try:
+        served.enter_context(_metrics("email-poll", settings))
         await tail.start()
         ingest = EmailIngest(settings, producer, cache, state_path, tenant_id=core.tenant_id)
         while not stop.is_set():
@@ -103,5 +128,6 @@ async def run_email_poll(core: Settings, settings: ConnectorSettings, state_path
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), settings.imap_poll_seconds)
     finally:
+        served.close()
         await tail.stop()
         await producer.stop()

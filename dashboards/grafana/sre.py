@@ -87,7 +87,7 @@ LAG = Row(
         Panel(
             "Targets up",
             "Prometheus scrape health of every Ticketstream process.",
-            (P('up{job=~"gateway|worker|projector|lag-exporter"}', "{{job}} {{instance}}"),),
+            (P('up{job=~"gateway|worker|outbound|email-poll|projector|lag-exporter"}', "{{job}} {{instance}}"),),
             kind="stat",
             width=6,
         ),

@@ -4,8 +4,10 @@
     python -m dashboards.prometheus.scrape --check  # exit 1 if a committed file is out of date
 
 Jobs (their names are what the alert rules and dashboards select on): ``gateway``, ``worker``
-(Faust web server, /metrics), ``projector``, ``lag-exporter`` (consumer lag, projection
-freshness, Kafka/ClickHouse reachability) and ``prometheus`` itself.
+(Faust web server, /metrics), ``outbound`` (agent replies sent through the channels),
+``email-poll`` (IMAP), ``projector``, ``lag-exporter`` (consumer lag, projection freshness,
+Kafka/ClickHouse reachability) and ``prometheus`` itself. docker-compose runs no outbound
+worker or e-mail poller yet, so its config has no jobs for them.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from ticketstream.settings import Settings
 
 HERE = Path(__file__).resolve().parent
 LAG_EXPORTER_PORT = 9466  # ObservabilitySettings.lag_exporter_port default
+OUTBOUND_PORT = 9467  # ObservabilitySettings.outbound_metrics_port default
+EMAIL_POLL_PORT = 9468  # ObservabilitySettings.email_poll_metrics_port default
 COMPOSE_RULES = "/etc/ticketstream/dashboards/prometheus/rules/*.yml"
 
 
@@ -43,6 +47,8 @@ def local_config(settings: Settings) -> dict[str, object]:
                 "prometheus": f"127.0.0.1:{settings.prometheus_port}",
                 "gateway": f"127.0.0.1:{settings.gateway_port}",
                 "worker": f"127.0.0.1:{settings.worker_web_port}",
+                "outbound": f"127.0.0.1:{OUTBOUND_PORT}",
+                "email-poll": f"127.0.0.1:{EMAIL_POLL_PORT}",
                 "projector": f"127.0.0.1:{settings.projector_metrics_port}",
                 "lag-exporter": f"127.0.0.1:{LAG_EXPORTER_PORT}",
             }

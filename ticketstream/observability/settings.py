@@ -1,4 +1,6 @@
-"""Settings of the exporters (``ticketstream lag-exporter``), prefix ``TICKETSTREAM_``."""
+"""Settings of the exporters (``ticketstream lag-exporter``) and the /metrics ports of the
+services that have no HTTP server of their own (outbound worker, e-mail poller), prefix
+``TICKETSTREAM_``."""
 
 from __future__ import annotations
 
@@ -24,4 +26,10 @@ class ObservabilitySettings(BaseSettings):
         "events:occurred_at",
         description="ClickHouse tables and event-time columns for projection freshness, "
         "'table:column,…' (empty = only check that ClickHouse answers)",
+    )
+    outbound_metrics_port: int = Field(
+        9467, ge=0, le=65535, description="Port of the outbound worker's /metrics"
+    )
+    email_poll_metrics_port: int = Field(
+        9468, ge=0, le=65535, description="Port of the e-mail poller's /metrics"
     )

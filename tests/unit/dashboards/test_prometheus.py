@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from dashboards.prometheus import scrape
+from ticketstream.observability.settings import ObservabilitySettings
 
 REPO = Path(__file__).resolve().parents[3]
 PROM = REPO / "dashboards" / "prometheus"
@@ -49,6 +50,13 @@ def test_promtool_check_config(config: str) -> None:
 def test_generated_configs_are_up_to_date() -> None:
     for path, text in scrape.rendered().items():
         assert path.read_text() == text, f"run python -m dashboards.prometheus.scrape ({path})"
+
+
+def test_local_scrape_jobs_use_the_services_default_metrics_ports() -> None:
+    defaults = ObservabilitySettings.model_fields
+    assert defaults["outbound_metrics_port"].default == scrape.OUTBOUND_PORT
+    assert defaults["email_poll_metrics_port"].default == scrape.EMAIL_POLL_PORT
+    assert defaults["lag_exporter_port"].default == scrape.LAG_EXPORTER_PORT
 
 
 def test_promtool_check_rules() -> None:
