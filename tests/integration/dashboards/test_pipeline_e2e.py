@@ -24,6 +24,7 @@ import json
 import math
 import os
 import re
+import sys
 import threading
 import time
 import urllib.parse
@@ -62,7 +63,8 @@ from ticketstream.observability.settings import ObservabilitySettings
 from .helpers import Webhooks, promql, webhooks, write_target
 
 SECRET, TG_SECRET, TG_CHAT = "e2e-secret", "e2e-tg-secret", 4242
-TICKETS = int(os.environ.get("DASHBOARDS_E2E_TICKETS", "60"))  # 10000 for the big run
+TICKETS = int(os.environ.get("DASHBOARDS_E2E_TICKETS", "60"))  # 11130 for the big run
+WAIT = 30 + TICKETS / 100  # seconds for one step of the scenario
 TOKENS = "tok-sup:supervisor:lead-1,tok-ann:agent:ann"
 # Round the clock (the run does not depend on the hour it starts), one timer per ticket:
 # first reply within 1 h, warning at 50 %.
@@ -186,7 +188,7 @@ async def scenario(stack: Any, prefix: str, unique_name: str, worker_port: int) 
             mine = await until(
                 "the router assigns a Telegram ticket to ann",
                 lambda: _telegram_ticket(desk),
-                30,
+                WAIT,
             )
             assert await desk.command(
                 {"type": "ReplyPublicly", "ticket_id": mine, "text": "it left our depot today"},
@@ -195,12 +197,12 @@ async def scenario(stack: Any, prefix: str, unique_name: str, worker_port: int) 
             await until(
                 "the outbound worker delivers the reply to Telegram",
                 lambda: any(p.endswith("/sendMessage") for p in platform.paths()),
-                30,
+                WAIT,
             )
             await until(
                 "the worker fulfils the first-reply timer",
                 lambda: samples(worker_port, "ticketstream_sla_fulfilled_total"),
-                30,
+                WAIT,
             )
             solve = {"type": "ChangeTicketStatus", "ticket_id": mine, "status": "solved"}
             assert await desk.command(solve, token="tok-ann") == 202
@@ -219,7 +221,7 @@ async def scenario(stack: Any, prefix: str, unique_name: str, worker_port: int) 
                     )
                     == accepted
                 ),
-                30,
+                WAIT,
             )
             now = datetime.now(UTC)
             produce_sla_ticks(
@@ -233,7 +235,7 @@ async def scenario(stack: Any, prefix: str, unique_name: str, worker_port: int) 
                     sum(samples(worker_port, "ticketstream_sla_breaches_total").values())
                     >= accepted
                 ),
-                30,
+                WAIT,
             )
             return accepted + 1
         finally:
@@ -304,11 +306,13 @@ def test_pipeline_running_feeds_every_dashboard(stack, unique_name, tmp_path: Pa
             exporter.poll_once()
 
     poller = threading.Thread(target=poll, daemon=True)
-    services = serve_metrics(0, "127.0.0.1", REGISTRY)  # gateway, outbound, projector code
+    # The gateway, outbound and projector code run in this process: one registry, three jobs.
+    services = serve_metrics(0, "127.0.0.1", REGISTRY)
     lag = serve_metrics(0, "127.0.0.1", exporter.registry)
     targets = {
         f"e2e-worker-{unique_name}": ("worker", worker.port),
         f"e2e-gw-{unique_name}": ("gateway", services.port),
+        f"e2e-out-{unique_name}": ("outbound", services.port),
         f"e2e-proj-{unique_name}": ("projector", services.port),
         f"e2e-lag-{unique_name}": ("lag-exporter", lag.port),
     }
@@ -427,5 +431,14 @@ def test_pipeline_running_feeds_every_dashboard(stack, unique_name, tmp_path: Pa
         services.close()
         lag.close()
         exporter.close()
-        client.execute(f"DROP DATABASE IF EXISTS {db}")
         client.disconnect()
+        # Best effort, bounded: a hung DROP must not hide the test's own failure.
+        dropper = Client(
+            host=stack.clickhouse_host, port=stack.clickhouse_port, send_receive_timeout=30
+        )
+        try:
+            dropper.execute(f"DROP DATABASE IF EXISTS {db}")
+        except Exception as exc:  # the database name is unique to this test
+            print(f"could not drop {db}: {exc!r}", file=sys.stderr)
+        finally:
+            dropper.disconnect()
