@@ -45,6 +45,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="simulated seconds per wall second (default 300: a day in 4.8 min)",
     )
     p.add_argument("--seed", type=int, default=1, help="simulation seed (default 1)")
+    p.add_argument(
+        "--tickets-per-week",
+        type=_positive(int),
+        default=None,
+        help="override the tesco preset's 40,000 tickets a week (a smaller, quicker run)",
+    )
     p.add_argument("--workers", type=_positive(int), default=2, help="stream workers (default 2)")
     p.add_argument(
         "--dir", default=str(REPO_ROOT / "var" / "demo"), help="demo stack and runs (var/demo)"

@@ -22,6 +22,7 @@ import secrets
 import shutil
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -66,6 +67,11 @@ def previous_stack(root: Path) -> Stack | None:
         return None
 
 
+def _delete_old_stacks(root: Path) -> None:
+    for path in root.glob(".old-stack-*"):
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def fresh_stack(root: Path, out: Callable[[str], None]) -> Stack:
     """Stop and delete the previous demo stack under ``root``; start a new one."""
     old = previous_stack(root)
@@ -73,8 +79,10 @@ def fresh_stack(root: Path, out: Callable[[str], None]) -> Stack:
         stopped = old.down()
         if stopped:
             out(f"  stopped the previous demo stack ({', '.join(stopped)})")
-    shutil.rmtree(root / "stack", ignore_errors=True)
     root.mkdir(parents=True, exist_ok=True)
+    if (root / "stack").exists():  # ClickHouse's many small files: delete in the background
+        (root / "stack").rename(root / f".old-stack-{time.time_ns()}")
+    threading.Thread(target=_delete_old_stacks, args=(root,), daemon=True).start()
     settings = demo_stack_settings(root)
     (root / SETTINGS_FILE).write_text(json.dumps(settings.model_dump(mode="json"), indent=2))
     stack = Stack(settings)
@@ -219,23 +227,19 @@ def endpoints_of(settings: Settings, worker_ports: list[int]) -> list[Endpoint]:
 # ------------------------------------------------------------------------------ the catch-up
 def group_lag(bootstrap: str, group: str) -> int | None:
     """Records the consumer group has not committed yet, over every partition it committed on
-    (None when the group has committed nothing)."""
-    from kafka import KafkaConsumer
-    from kafka.admin import KafkaAdminClient
+    (None when it has committed nothing or Kafka could not be read)."""
+    import re
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    from ticketstream.observability.lag import KafkaLagReader
+
+    reader = KafkaLagReader(bootstrap, group_pattern=re.escape(group))
     try:
-        committed = admin.list_consumer_group_offsets(group)
+        snap = reader.read()
     finally:
-        admin.close()
-    if not committed:
+        reader.close()
+    if not snap.ok or not snap.lags:
         return None
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
-    try:
-        ends = consumer.end_offsets(list(committed))
-    finally:
-        consumer.close()
-    return int(sum(max(0, ends[tp] - om.offset) for tp, om in committed.items()))
+    return sum(p.lag for p in snap.lags)
 
 
 COUNTS_SQL = (
@@ -428,7 +432,13 @@ def _run(
     connector = ConnectorSettings.model_validate(
         {k[len(ENV_PREFIX) :].lower(): v for k, v in keys.env(platforms.base_url).items()}
     )
-    config = SimConfig(preset="tesco", days=args.days, compression=args.compression, seed=args.seed)
+    config = SimConfig(
+        preset="tesco",
+        days=args.days,
+        compression=args.compression,
+        seed=args.seed,
+        tickets_per_week=args.tickets_per_week,
+    )
     ep = Endpoints(
         gateway_url=f"http://127.0.0.1:{settings.gateway_port}",
         api_url=f"http://127.0.0.1:{worker_ports[0]}",
@@ -438,7 +448,8 @@ def _run(
     )
     out(
         f"· simulating {args.days:g} day(s) of the tesco preset "
-        f"(≈{config.weekly_volume * args.days / 7:,.0f} tickets) at {args.compression:g}x "
+        + ("" if args.tickets_per_week is None else f"at {args.tickets_per_week:,} tickets/week ")
+        + f"(≈{config.weekly_volume * args.days / 7:,.0f} tickets) at {args.compression:g}x "
         f"(≈{args.days * 86400 / args.compression / 60:.1f} min)"
     )
     t_sim = time.monotonic()
