@@ -29,7 +29,7 @@ from connectors.channels import api, crypto, dingtalk, line, meta, telegram, wec
 from connectors.channels.base import ChannelError, WebhookRequest, WebhookResult
 from connectors.dedup import DedupCache, dedup_id
 from connectors.settings import ConnectorSettings
-from schemas.codec import encode
+from schemas.codec import default_codec, encode
 from schemas.records import Channel, ChannelMessageReceived
 from schemas.topics import CHANNEL_MESSAGES
 
@@ -180,6 +180,9 @@ class Gateway:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     def __post_init__(self) -> None:
+        # The codec loads and fingerprints every schema (~0.5 s): do it now, not in the first
+        # webhook's request.
+        default_codec()
         self._adapters = adapters(self.settings, self.tenant_id)
         self._pending: dict[str, asyncio.Future[object]] = {}
         # Metric children resolved once: prometheus-client's labels() costs microseconds a call.
