@@ -10,7 +10,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -47,6 +47,7 @@ class Webhooks:
     http: aiohttp.ClientSession
     port: int
     secret: str
+    burst_ends: list[float] = field(default_factory=list)  # unix time each burst was answered
 
     async def post(self, path: str, raw: bytes, headers: dict[str, str]) -> int:
         url = f"http://127.0.0.1:{self.port}{path}"
@@ -87,6 +88,7 @@ class Webhooks:
                     for i in range(first, first + size)
                 )
             )
+            self.burst_ends.append(time.time())
             await asyncio.sleep(pause)
         return statuses
 

@@ -223,20 +223,24 @@ async def scenario(stack: Any, prefix: str, unique_name: str, worker_port: int) 
                 ),
                 WAIT,
             )
-            now = datetime.now(UTC)
-            produce_sla_ticks(
-                stack.kafka_bootstrap,
-                [now + timedelta(minutes=40), now + timedelta(hours=2)],
-                topic_prefix=prefix,
-            )
-            await until(
-                "the worker fires SLA breaches",
-                lambda: (
-                    sum(samples(worker_port, "ticketstream_sla_breaches_total").values())
-                    >= accepted
-                ),
-                WAIT,
-            )
+            # Three ticks, a scrape apart, so the SLA counters move after their series exist
+            # (rate() and increase() ignore a series' first value): the first burst's warnings,
+            # then its breaches with the other warnings, then every other breach.
+            first_burst = datetime.fromtimestamp(gateway.burst_ends[0], UTC)
+            for at, counter, wave in (
+                (first_burst + timedelta(minutes=30), "warnings", 1),
+                (first_burst + timedelta(hours=1), "breaches", 1),
+                (datetime.now(UTC) + timedelta(hours=2), "breaches", accepted),
+            ):
+                produce_sla_ticks(stack.kafka_bootstrap, at, topic_prefix=prefix)
+                await until(
+                    f"the worker fires SLA {counter} (at least {wave})",
+                    lambda c=counter, n=wave: (
+                        sum(samples(worker_port, f"ticketstream_sla_{c}_total").values()) >= n
+                    ),
+                    WAIT,
+                )
+                await asyncio.sleep(2.5)  # Prometheus scrapes the worker every second
             return accepted + 1
         finally:
             stop.set()
@@ -357,6 +361,11 @@ def test_pipeline_running_feeds_every_dashboard(stack, unique_name, tmp_path: Pa
         assert len(prom) >= 29 and prom_vars
         variables = {"channel": ".*", "priority": ".*"}
         missing = {(q.dashboard, q.panel, q.ref_id): q.text for q in [*prom, *prom_vars]}
+        # The real Prometheus evaluates the real alert rules on these metrics: the one without
+        # a `for:` fires now (the others need minutes of their condition).
+        missing[("alert", "TicketstreamSlaWarningUnassigned", "firing")] = (
+            'ALERTS{alertname="TicketstreamSlaWarningUnassigned", alertstate="firing"}'
+        )
         deadline = time.monotonic() + 60
         while missing and time.monotonic() < deadline:
             for key, text in list(missing.items()):
