@@ -45,6 +45,9 @@ class SimConfig:
     produce_sla_ticks: bool = True  # drive the SLA engine's simulated clock
     agent_presence: bool = False  # SetAgentPresence at shift changes (see docs of the driver)
     confirm_timeout_seconds: float = 60.0  # wall seconds to wait for a command's ticket event
+    # Released actions not yet confirmed before the simulated clock pauses: keeps the pipeline's
+    # lag (and so every confirmation) well inside confirm_timeout_seconds when it cannot keep up.
+    max_backlog: int = 2000
     channels: tuple[Channel, ...] = ()  # restrict to these channels (empty = all)
     # Mixed into customer and message ids only (not the model): rerun the same seed on a
     # stack that has seen it without the gateway dropping it all as redeliveries.
@@ -61,6 +64,8 @@ class SimConfig:
             raise SimConfigError("start must be tz-aware (e.g. 2026-11-16T00:00:00+07:00)")
         if self.tickets_per_week is not None and self.tickets_per_week < 0:
             raise SimConfigError("tickets_per_week must be ≥ 0")
+        if self.max_backlog < 1:
+            raise SimConfigError("max_backlog must be ≥ 1")
         if self.max_in_flight < 1:
             raise SimConfigError("max_in_flight must be ≥ 1")
         if self.run_tag and not all(ch in "0123456789abcdef" for ch in self.run_tag):
@@ -95,10 +100,11 @@ class Endpoints:
     kafka_bootstrap: str
     secrets: dict[Channel, str] = field(default_factory=dict)
     topic_prefix: str = ""
-    # The workers' consumer group (TICKETSTREAM_STREAMS_APP_ID). Given, SLA ticks wait until
-    # the workers have committed past the ticket events before them — exact even when the
-    # workers lag; without it ticks trail by SimConfig.sla_tick_lag_seconds of wall time.
-    streams_group: str | None = None
+    # The workers' consumer group (TICKETSTREAM_STREAMS_APP_ID, default "ticketstream"). SLA
+    # ticks wait until the workers have committed past the ticket events before them — exact
+    # even when the workers lag. None (or a group that never commits: after 30 s the driver
+    # says so and falls back): ticks trail by SimConfig.sla_tick_lag_seconds of wall time only.
+    streams_group: str | None = "ticketstream"
 
     @classmethod
     def from_settings(
@@ -107,7 +113,7 @@ class Endpoints:
         api_url: str,
         api_token: str,
         topic_prefix: str = "",
-        streams_group: str | None = None,
+        streams_group: str | None = "ticketstream",
     ) -> Endpoints:
         """Endpoints whose secrets and Kafka bootstrap come from the environment
         (``TICKETSTREAM_*``, the same settings the gateway reads)."""

@@ -13,9 +13,9 @@ not yet released), less one second, as it was ``sla_tick_lag_seconds`` of wall t
 for the SLA agent to read the confirmed ticket events). A tick never overtakes a ticket event,
 so the SLA engine fires exactly what the ground truth predicts. The last tick is ``config.end``.
 
-When the pipeline (or this process) falls behind by more than ``MAX_BACKLOG`` actions the
-simulated clock pauses; ``GroundTruth.wall_seconds`` then exceeds days × 86400 / compression,
-which is how a throughput limit shows.
+When the pipeline (or this process) falls behind by more than ``max_backlog`` actions the
+simulated clock pauses; ``GroundTruth.wall_seconds`` then exceeds days × 86400 / compression
+(``effective_compression`` says by how much), which is how a throughput limit shows.
 
 Agent presence (``SimConfig.agent_presence``) is off by default: the router assigns tickets to
 online agents with a wall-clock ``issued_at``, which would put wall-clock events into a
@@ -56,7 +56,6 @@ from ticketstream.simulate.webhooks import OK_STATUSES, Identity, build, identit
 
 log = logging.getLogger(__name__)
 
-MAX_BACKLOG = 20_000  # released-but-unconfirmed actions before the simulated clock pauses
 RETRIES = 5
 NAMES = ("Somchai", "Malee", "Ananda", "Wei", "Mei Ling", "Ka Ho", "Oliver", "Amelia", "Niran")
 
@@ -134,16 +133,20 @@ class Driver:
         self.sem = asyncio.Semaphore(config.max_in_flight)
         self.tasks: set[asyncio.Task[None]] = set()
         self.paused = 0.0
+        self.pause_started: float | None = None
         self.ticks: deque[tuple[float, datetime]] = deque()
         self.last_tick: datetime | None = None
         self.csat: list[int] = []
         self.rejections: dict[str, int] = {}
         self.awaiting: dict[int, deque[tuple[int, int]]] = {}  # partition → (offset, seq)
+        self.barrier_on = bool(endpoints.streams_group)
         self._last_sweep = 0.0
 
     # ------------------------------------------------------------------ clock
     def sim_now(self) -> datetime:
-        elapsed = time.monotonic() - self.wall0 - self.paused
+        """The simulated clock: compressed wall time, stopped while paused for back-pressure."""
+        wall = time.monotonic() if self.pause_started is None else self.pause_started
+        elapsed = wall - self.wall0 - self.paused
         return self.cfg.start + timedelta(seconds=elapsed * self.cfg.compression)
 
     # ------------------------------------------------------------------ main
@@ -177,6 +180,9 @@ class Driver:
                     await ticker.stop()
                 await consumer.stop()
         self.truth.wall_seconds = round(time.monotonic() - started, 3)
+        self.truth.paused_seconds = round(self.paused, 3)
+        span = (self.cfg.end - self.cfg.start).total_seconds()
+        self.truth.effective_compression = round(span / max(self.truth.wall_seconds, 1e-9), 1)
         self._finish()
         return self.truth
 
@@ -188,17 +194,17 @@ class Driver:
         next_presence = next(presence, None)
         self.wall0 = time.monotonic()
         last_progress = 0.0
-        backlog_since: float | None = None
         while True:
             now = self.sim_now()
             # Back-pressure: pause the simulated clock while too much is unconfirmed.
-            if self.backlog > MAX_BACKLOG:
-                backlog_since = backlog_since or time.monotonic()
-            elif backlog_since is not None:
-                self.paused += time.monotonic() - backlog_since
-                backlog_since = None
+            if self.backlog > cfg.max_backlog:
+                if self.pause_started is None:
+                    self.pause_started = time.monotonic()
+            elif self.pause_started is not None:
+                self.paused += time.monotonic() - self.pause_started
+                self.pause_started = None
                 now = self.sim_now()
-            if backlog_since is None:
+            if self.pause_started is None:
                 while pending is not None and pending.opened_at <= now:
                     self._admit(pending)
                     pending = next(tickets, None)
@@ -222,7 +228,7 @@ class Driver:
                 break
             await asyncio.sleep(0.02)
         # Everything is confirmed: let the SLA agent catch up, then tick to the end.
-        if self.ep.streams_group:
+        if self.barrier_on:
             deadline = time.monotonic() + cfg.confirm_timeout_seconds
             while any(self.awaiting.values()) and time.monotonic() < deadline:
                 await asyncio.sleep(0.2)
@@ -294,7 +300,7 @@ class Driver:
         run.inflight = None
         run.waiting_key = None
         self.backlog -= 1
-        if position is not None and self.ep.streams_group:
+        if position is not None and self.barrier_on:
             # Held back from the SLA watermark until the workers have committed past it.
             self.awaiting.setdefault(position[0], deque()).append((position[1], seq))
         else:
@@ -321,13 +327,28 @@ class Driver:
         assert group
         admin = AIOKafkaAdminClient(bootstrap_servers=self.ep.kafka_bootstrap)
         await admin.start()
+        silent_since: float | None = None
         try:
             while True:
                 if any(self.awaiting.values()):
                     offsets = await admin.list_consumer_group_offsets(group)
-                    for tp, om in offsets.items():
-                        if tp.topic != self.events_topic:
-                            continue
+                    mine = {tp: om for tp, om in offsets.items() if tp.topic == self.events_topic}
+                    if not mine:
+                        silent_since = silent_since or time.monotonic()
+                        if time.monotonic() - silent_since > 30:
+                            log.warning(
+                                "consumer group %r has no offsets on %s after 30 s: wrong "
+                                "group? SLA ticks now trail by %.1f s of wall time only",
+                                group,
+                                self.events_topic,
+                                self.cfg.sla_tick_lag_seconds,
+                            )
+                            self.barrier_on = False
+                            for held in self.awaiting.values():
+                                while held:
+                                    self._settle(held.popleft()[1])
+                            return
+                    for tp, om in mine.items():
                         waiting = self.awaiting.get(tp.partition)
                         while waiting and waiting[0][0] < om.offset:
                             self._settle(waiting.popleft()[1])

@@ -131,6 +131,8 @@ class GroundTruth:
     rejections: dict[str, int] = field(default_factory=dict)  # "<command> <reason>" → count
     tickets_unobserved: int = 0  # tickets whose TicketOpened the driver never saw
     wall_seconds: float = 0.0
+    paused_seconds: float = 0.0  # wall seconds the simulated clock waited for the pipeline
+    effective_compression: float = 0.0  # simulated span / wall seconds of the whole run
     sla_ticks_sent: int = 0
     last_sla_tick: datetime | None = None
 
