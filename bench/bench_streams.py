@@ -94,6 +94,17 @@ def is_append(value: bytes) -> bool:
     return isinstance(codec.decode(value), CustomerMessageAppended)
 
 
+def records_per_message(bootstrap: str, topics: dict[str, str], n: int) -> dict[str, float]:
+    """Records written to each topic (sum of end offsets of its partitions) per input message."""
+    c = KafkaConsumer(bootstrap_servers=bootstrap)
+    out = {}
+    for label, topic in topics.items():
+        parts = [TopicPartition(topic, p) for p in sorted(c.partitions_for_topic(topic) or ())]
+        out[label] = round(sum(c.end_offsets(parts).values()) / n, 2) if parts else 0.0
+    c.close()
+    return out
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -146,6 +157,13 @@ def main() -> int:
         events = prefix + names.TICKET_EVENTS
         got, span = span_of_output(bootstrap, events, is_append, n, 600)
         rate = got / span if span else float("inf")
+        per_message = records_per_message(bootstrap, {
+            "ticket events": events,
+            "ticket commands (hop)": prefix + names.TICKET_COMMANDS,
+            **{f"changelog {t}": f"{run}-{t}-changelog"
+               for t in ("conversations", "tickets", "ticket_history")},
+            "dead letters": prefix + names.DEAD_LETTER,
+        }, n)  # fmt: skip
         # fill up to --open-tickets open tickets with one-message customers
         extra = max(0, args.open_tickets - args.customers)
         more = channel_messages(extra, 1, start=datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
@@ -174,6 +192,7 @@ def main() -> int:
         "raw_aiokafka_msgs_per_s": round(raw_rate, 1),
         "worker_msgs_per_s": round(rate, 1),
         "ratio": round(ratio, 3),
+        "records_per_input_message": per_message,
         "target_ratio": TARGET_RATIO,
         "target_msgs_per_s": TARGET_RATE,
         "open_tickets": total,
@@ -196,6 +215,9 @@ def main() -> int:
         f"| worker: thread messages → ticket commands → ticket aggregate → events | {rate:,.0f} |\n\n"
         f"**Ratio worker/baseline: {ratio:.2f}** (target ≥ {TARGET_RATIO}); worker "
         f"{rate:,.0f} msg/s (target ≥ {TARGET_RATE:,.0f}).\n\n"
+        f"Records written per input message (phase 1): "
+        + ", ".join(f"{k} {v}" for k, v in per_message.items())
+        + ".\n\n"
         f"RSS of the worker with {total:,} open tickets (rocksdict store): **{rss:,.0f} MB**.\n\n"
         f"Machine: {os.cpu_count()} cores (shared), load {os.getloadavg()[0]:.2f}; "
         f"CPython {platform.python_version()}, {platform.platform()}.\n"

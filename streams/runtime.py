@@ -1,22 +1,30 @@
-"""Helpers the agents share: decoding with position, dead-lettering, sending records, tables.
+"""Helpers the agents share: decoding with position, dead-lettering, sending records, tables,
+and the unit of work of a batch of records (``UnitOfWork``).
 
 Thin plumbing only; no business decisions here.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import pickle
+import weakref
+from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
 import faust
+from aiokafka.partitioner import murmur2
+from faust.streams import _current_event
+from faust.types import TP
 
 from schemas import codec
 from schemas.codec import SchemaDecodeError
 from schemas.deadletter import dead_letter
 from streams import metrics
 from streams.app import app, dead_letter_topic, streams_settings
+from streams.statecodec import dumps
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +56,7 @@ def load(tbl: faust.Table, key: str, default: Any) -> Any:
 
 
 def store(tbl: faust.Table, key: str, value: Any) -> None:
-    tbl[key.encode()] = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    tbl[key.encode()] = dumps(value)
 
 
 async def decode_or_park(event: faust.EventT, expected: Any = None) -> Any | None:
@@ -71,7 +79,183 @@ async def park(event: faust.EventT, exc: BaseException) -> None:
     """Send the record of ``event`` to the dead-letter topic with its position; count it."""
     msg = event.message
     log.warning("dead-lettering %s[%s]@%s: %s", msg.topic, msg.partition, msg.offset, exc)
-    record = dead_letter(
+    metrics.DEAD_LETTERS.labels(msg.topic).inc()
+    await dead_letter_topic.send(key=msg.key, value=codec.encode(_dead_letter(event, exc)))
+
+
+async def send(topic: faust.TopicT, key: str, record: Any) -> None:
+    await topic.send(key=key.encode(), value=codec.encode(record))
+
+
+def partition_of(key: str, partitions: int | None = None) -> int:
+    """The partition the producers' default partitioner (murmur2, as Kafka's Java client) gives
+    ``key`` among ``partitions`` (default: the streams topics' partition count)."""
+    n = partitions or streams_settings.streams_topic_partitions
+    return (murmur2(key.encode()) & 0x7FFFFFFF) % n
+
+
+# Ticket state is written by two agents of this worker (channel messages, ticket commands).
+# Each holds this lock from loading a batch's states until they are stored, so neither decides
+# on a state the other is about to replace.
+TICKET_STATE_LOCK = asyncio.Lock()
+
+
+_Send = tuple[str, bytes | None, bytes, int | None]  # topic, key, value, partition (None: by key)
+
+
+def decode_record(event: faust.EventT, expected: Any = None) -> Any:
+    """The record of ``event``; raises SchemaDecodeError with its topic/partition/offset."""
+    msg = event.message
+    return codec.decode(
+        msg.value, topic=msg.topic, partition=msg.partition, offset=msg.offset, expected=expected
+    )
+
+
+def _set_current_event(event: faust.EventT) -> None:
+    # Faust's tables pick the partition (store and changelog) from the current event; batches
+    # run outside Faust's per-event context, so each read/write names the record it is for.
+    _current_event.set(weakref.ref(event))
+
+
+class UnitOfWork:
+    """The table reads/writes and the sends of one batch of records, applied crash-safely.
+
+    Reads see this batch's own writes. ``commit`` first sends every record (events, commands,
+    dead letters; grouped into one producer batch per topic partition) and waits until the broker
+    has them (acks=all), then writes each table key once (one changelog record per key per
+    batch, not per input record). A crash before the writes replays the batch: the domain derives
+    the same ids and the same events again, which consumers drop by ``event_id``.
+
+    ``begin``/``keep``/``drop`` bracket one input record: a record that fails half-way leaves
+    no writes and no sends behind (it is dead-lettered instead)."""
+
+    def __init__(self) -> None:
+        self._writes: dict[tuple[str, bytes], tuple[faust.Table, Any, faust.EventT]] = {}
+        self._sends: list[_Send] = []
+        self._staged: dict[tuple[str, bytes], tuple[faust.Table, Any, faust.EventT]] = {}
+        self._staged_sends: list[_Send] = []
+
+    def begin(self) -> None:
+        self._staged.clear()
+        self._staged_sends.clear()
+
+    def keep(self) -> None:
+        self._writes.update(self._staged)
+        self._sends.extend(self._staged_sends)
+        self.begin()
+
+    def drop(self) -> None:
+        self.begin()
+
+    def load(self, tbl: faust.Table, key: str, default: Any, event: faust.EventT) -> Any:
+        """The value of ``key`` (this batch's latest write first), unpickled, or ``default``."""
+        k = (tbl.name, key.encode())
+        hit = self._staged.get(k) or self._writes.get(k)
+        if hit is not None:
+            return hit[1]
+        _set_current_event(event)
+        raw = tbl.get(k[1])
+        return default if raw is None else pickle.loads(raw)
+
+    def store(self, tbl: faust.Table, key: str, value: Any, event: faust.EventT) -> None:
+        """Write ``value`` at ``key`` on commit (in ``event``'s partition)."""
+        self._staged[(tbl.name, key.encode())] = (tbl, value, event)
+
+    def send(
+        self, topic: faust.TopicT, key: str, record: Any, *, partition: int | None = None
+    ) -> None:
+        """Send ``record`` (Avro) keyed by ``key`` on commit."""
+        name = topic.get_topic_name()
+        self._staged_sends.append((name, key.encode(), codec.encode(record), partition))
+
+    def park(self, event: faust.EventT, exc: BaseException) -> None:
+        """Dead-letter the record of ``event`` (with its position) on commit; count it."""
+        self._staged_sends.clear()
+        self._staged.clear()
+        msg = event.message
+        log.warning("dead-lettering %s[%s]@%s: %s", msg.topic, msg.partition, msg.offset, exc)
+        metrics.DEAD_LETTERS.labels(msg.topic).inc()
+        key = msg.key if isinstance(msg.key, bytes) else None
+        record = codec.encode(_dead_letter(event, exc))
+        self._sends.append((dead_letter_topic.get_topic_name(), key, record, None))
+
+    async def commit(self) -> None:
+        """Send, wait for the broker's acks, then write the tables (see the class docstring).
+
+        Table writes go to the local store and, as one producer batch per changelog partition,
+        to the changelog (the same records Faust's own ``table[key] = value`` would send, minus
+        its per-record bookkeeping); the changelog offsets are then remembered in the store, as
+        Faust does, so a restart on the same data dir recovers only what is newer."""
+        self.keep()
+        sends, self._sends = self._sends, []
+        if sends:
+            await _produce_all(sends)
+        writes, self._writes = self._writes, {}
+        if not writes:
+            return
+        changelog: list[_Send] = []
+        stores: dict[str, Any] = {}
+        for (_, key), (tbl, value, event) in writes.items():
+            raw = dumps(value)
+            _set_current_event(event)
+            tbl.data[key] = raw
+            topic = tbl.changelog_topic.get_topic_name()
+            stores[topic] = tbl.data
+            changelog.append((topic, key, raw, event.message.partition))
+        for (topic, partition), offset in (await _produce_all(changelog)).items():
+            stores[topic].set_persisted_offset(TP(topic, partition), offset)
+
+
+_partition_counts: dict[str, int] = {}
+
+
+async def _produce_all(sends: list[_Send]) -> dict[tuple[str, int], int]:
+    """Produce ``sends`` with one producer batch per topic partition; wait for every ack.
+
+    Returns the offset of the last record written to each topic partition."""
+    producer = app.producer._ensure_producer()  # type: ignore[attr-defined]
+    groups: dict[tuple[str, int], list[tuple[bytes | None, bytes]]] = defaultdict(list)
+    for topic, key, value, partition in sends:
+        if partition is None:
+            n = _partition_counts.get(topic)
+            if n is None:
+                n = _partition_counts[topic] = len(await producer.partitions_for(topic))
+            partition = 0 if key is None else (murmur2(key) & 0x7FFFFFFF) % n
+        groups[(topic, partition)].append((key, value))
+    acks = []
+    for (topic, partition), records in groups.items():
+        batch = producer.create_batch()
+        for key, value in records:
+            if batch.append(key=key, value=value, timestamp=None) is None:
+                acks.append(
+                    (
+                        topic,
+                        partition,
+                        batch.record_count(),
+                        await producer.send_batch(batch, topic, partition=partition),
+                    )
+                )
+                batch = producer.create_batch()
+                if batch.append(key=key, value=value, timestamp=None) is None:
+                    raise ValueError(f"record of {len(value)} bytes does not fit a batch ({topic})")
+        acks.append(
+            (
+                topic,
+                partition,
+                batch.record_count(),
+                await producer.send_batch(batch, topic, partition=partition),
+            )
+        )
+    metadata = await asyncio.gather(*(fut for *_, fut in acks))
+    last: dict[tuple[str, int], int] = {}
+    for (topic, partition, count, _), meta in zip(acks, metadata, strict=True):
+        last[(topic, partition)] = max(last.get((topic, partition), -1), meta.offset + count - 1)
+    return last
+
+
+def _dead_letter(event: faust.EventT, exc: BaseException) -> Any:
+    msg = event.message
+    return dead_letter(
         topic=msg.topic,
         partition=msg.partition,
         offset=msg.offset,
@@ -82,9 +266,3 @@ async def park(event: faust.EventT, exc: BaseException) -> None:
         value=msg.value if isinstance(msg.value, bytes) else None,
         timestamp_ms=int(msg.timestamp * 1000) if msg.timestamp else None,
     )
-    metrics.DEAD_LETTERS.labels(msg.topic).inc()
-    await dead_letter_topic.send(key=msg.key, value=codec.encode(record))
-
-
-async def send(topic: faust.TopicT, key: str, record: Any) -> None:
-    await topic.send(key=key.encode(), value=codec.encode(record))

@@ -3,24 +3,41 @@
 Tables ``tickets`` (ticket id → TicketState) and ``ticket_history`` (ticket id → list of event
 summaries), co-partitioned with support.tickets.commands.v1 (key = ticket id). Events go to
 support.tickets.events.v1 keyed by ticket id; commands for other tickets (follow-up, merge
-source) back to the commands topic keyed by their ticket id.
+source) back to the commands topic keyed by their ticket id — or, when the other ticket lives in
+this partition (a follow-up is placed next to its closed ticket), applied here directly.
+
+``apply_command`` is also what ``thread_channel_messages`` calls for the tickets of a
+conversation (they live in the conversation's partition). Records are handled in batches
+(``UnitOfWork``): each table key is written once per batch, after the batch's events are acked.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
+
+import faust
 
 from schemas.records import COMMAND_TYPES, MergeTickets, TicketOpened
 from streams import metrics
 from streams.app import app, ticket_commands_topic, ticket_events_topic
+from streams.domain.threading import Lands
 from streams.domain.tickets import TicketState, evolve, handle
 from streams.history import summarize
-from streams.runtime import decode_or_park, load, now, park, send, store, table
+from streams.runtime import (
+    TICKET_STATE_LOCK,
+    UnitOfWork,
+    decode_record,
+    now,
+    partition_of,
+    table,
+)
 
 tickets = table("tickets", "ticket id → TicketState")
 ticket_history = table("ticket_history", "ticket id → list of event summaries (newest last)")
 HISTORY_LIMIT = 500
 TICKET_COMMANDS = tuple(c for c in COMMAND_TYPES if "ticket_id" in c.__dataclass_fields__)
+BATCH, WITHIN = 1000, 0.05  # records per batch, seconds to wait for a full one
 
 
 class MisroutedCommand(Exception):
@@ -29,31 +46,65 @@ class MisroutedCommand(Exception):
 
 @app.agent(ticket_commands_topic, concurrency=1)
 async def handle_ticket_commands(stream: Any) -> None:
-    async for event in stream.events():
-        try:
-            await _handle(event)
-        except Exception as exc:  # a bug or bad data: park the record, keep the worker up
-            await park(event, exc)
+    async for events in stream.take_events(BATCH, within=WITHIN):
+        async with TICKET_STATE_LOCK:
+            uow = UnitOfWork()
+            for event in events:
+                uow.begin()
+                try:
+                    _handle(uow, event)
+                    uow.keep()
+                except Exception as exc:  # a bug or bad data: park the record, keep the worker up
+                    uow.park(event, exc)
+            await uow.commit()
 
 
-async def _handle(event: Any) -> None:
-    command = await decode_or_park(event, TICKET_COMMANDS)
-    if command is None:
-        return
+def _handle(uow: UnitOfWork, event: faust.EventT) -> None:
+    command = decode_record(event, TICKET_COMMANDS)
     key = event.message.key.decode() if event.message.key else None
     ticket_id = key if isinstance(command, MergeTickets) and key else command.ticket_id
     if key != ticket_id:
-        await park(event, MisroutedCommand(f"keyed {key!r}, expected ticket id {ticket_id!r}"))
-        return
-    state = load(tickets, ticket_id, TicketState(ticket_id))
-    outcome = handle(state, command, now())
+        raise MisroutedCommand(f"keyed {key!r}, expected ticket id {ticket_id!r}")
+    apply_commands(uow, event, [(ticket_id, command)])
+
+
+def local_to(event: faust.EventT) -> Lands:
+    """Whether a ticket id is stored in ``event``'s partition (tables are co-partitioned)."""
+    here = event.message.partition
+    return lambda ticket_id: partition_of(ticket_id) == here
+
+
+def apply_commands(uow: UnitOfWork, event: faust.EventT, commands: list[tuple[str, Any]]) -> None:
+    """Apply ``(ticket id, command)`` pairs to tickets of ``event``'s partition, and the commands
+    they produce for other tickets: in this partition directly, elsewhere via the commands topic
+    (keyed by the target ticket). Merges always go through the topic (checked on the source)."""
+    lands = local_to(event)
+    queue = deque(commands)
+    while queue:
+        ticket_id, command = queue.popleft()
+        if not lands(ticket_id):
+            uow.send(ticket_commands_topic, ticket_id, command)
+            continue
+        for other in _apply(uow, event, ticket_id, command, lands):
+            if isinstance(other, MergeTickets):
+                uow.send(ticket_commands_topic, other.source_ticket_id, other)
+            else:
+                queue.append((other.ticket_id, other))
+
+
+def _apply(
+    uow: UnitOfWork, event: faust.EventT, ticket_id: str, command: Any, lands: Lands
+) -> tuple[Any, ...]:
+    state = uow.load(tickets, ticket_id, TicketState(ticket_id), event)
+    outcome = handle(state, command, now(), lands)
     kind = type(command).__name__
     if outcome.duplicate:  # replayed: send its events again (same ids), change nothing
         metrics.COMMANDS_DUPLICATE.labels(kind).inc()
         for ev in outcome.replayed:
-            await send(ticket_events_topic, ticket_id, ev)
-        return
-    history = load(ticket_history, ticket_id, [])
+            uow.send(ticket_events_topic, ticket_id, ev)
+        return ()
+    history = list(uow.load(ticket_history, ticket_id, [], event))  # a dropped record must not
+    # leave its summaries in a list this batch already holds
     for ev in outcome.events:
         state = evolve(state, ev)
         history.append(summarize(ev))
@@ -65,11 +116,11 @@ async def _handle(event: Any) -> None:
         metrics.COMMANDS_REJECTED.labels(kind, outcome.rejection.reason_code).inc()
     else:
         metrics.COMMANDS_ACCEPTED.labels(kind).inc()
-    store(tickets, ticket_id, state)
+    uow.store(tickets, ticket_id, state, event)
     if outcome.events or outcome.rejection is not None:
-        store(ticket_history, ticket_id, history[-HISTORY_LIMIT:])
+        if len(history) > HISTORY_LIMIT:
+            del history[:-HISTORY_LIMIT]
+        uow.store(ticket_history, ticket_id, history, event)
     for ev in (*outcome.events, *([outcome.rejection] if outcome.rejection else [])):
-        await send(ticket_events_topic, ticket_id, ev)
-    for other in outcome.commands:
-        target = other.source_ticket_id if isinstance(other, MergeTickets) else other.ticket_id
-        await send(ticket_commands_topic, target, other)
+        uow.send(ticket_events_topic, ticket_id, ev)
+    return outcome.commands

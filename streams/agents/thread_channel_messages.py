@@ -1,40 +1,55 @@
-"""Agent: channel messages → ticket commands, through the conversation table.
+"""Agent: channel messages → tickets, through the conversation table.
 
 Table ``conversations`` (key conversation_key, co-partitioned with support.channel.messages.v1).
-Commands go to support.tickets.commands.v1 keyed by ticket id.
+A conversation's tickets are placed in the conversation's own partition (their ids are chosen
+so, see ``streams.domain.threading.placed_id``), so the threading commands are applied to the
+ticket right here (``apply_commands``) instead of taking a trip through
+support.tickets.commands.v1; a ticket in another partition (one opened before placement, or by
+a command) still gets its commands through that topic.
+
+Records are handled in batches (``UnitOfWork``): events are sent in one producer batch per
+partition and acked before the batch's states are written, each table key once per batch.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import faust
+
 from schemas.records import ChannelMessageReceived
 from streams import metrics
-from streams.app import app, channel_messages_topic, ticket_commands_topic
+from streams.agents.handle_ticket_commands import apply_commands, local_to
+from streams.app import app, channel_messages_topic
 from streams.domain.threading import ConversationState, thread
-from streams.runtime import decode_or_park, load, park, send, store, table
+from streams.runtime import TICKET_STATE_LOCK, UnitOfWork, decode_record, table
 
 conversations = table("conversations", "conversation key → ConversationState (current ticket)")
+BATCH, WITHIN = 1000, 0.05  # records per batch, seconds to wait for a full one
 
 
 @app.agent(channel_messages_topic, concurrency=1)
 async def thread_channel_messages(stream: Any) -> None:
-    async for event in stream.events():
-        try:
-            await _handle(event)
-        except Exception as exc:  # a bug or bad data: park the record, keep the worker up
-            await park(event, exc)
+    async for events in stream.take_events(BATCH, within=WITHIN):
+        async with TICKET_STATE_LOCK:
+            uow = UnitOfWork()
+            for event in events:
+                uow.begin()
+                try:
+                    _handle(uow, event)
+                    uow.keep()
+                except Exception as exc:  # a bug or bad data: park the record, keep the worker up
+                    uow.park(event, exc)
+            await uow.commit()
 
 
-async def _handle(event: Any) -> None:
-    message = await decode_or_park(event, ChannelMessageReceived)
-    if message is None:
-        return
+def _handle(uow: UnitOfWork, event: faust.EventT) -> None:
+    message = decode_record(event, ChannelMessageReceived)
     key = message.conversation_key
-    state = load(conversations, key, ConversationState(key))
-    new_state, commands = thread(state, message)
+    state = uow.load(conversations, key, ConversationState(key), event)
+    new_state, commands = thread(state, message, lands=local_to(event))
     if new_state is not state:
-        store(conversations, key, new_state)
+        uow.store(conversations, key, new_state, event)
         metrics.MESSAGES_THREADED.labels(message.channel.value).inc()
-    for command in commands:  # also for a redelivery: same ids, the ticket drops duplicates
-        await send(ticket_commands_topic, command.ticket_id, command)
+    # also for a redelivery: same ids, the ticket drops duplicates and re-sends their events
+    apply_commands(uow, event, [(c.ticket_id, c) for c in commands])

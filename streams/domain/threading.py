@@ -8,10 +8,17 @@ nothing: the conversation state stays as it is and the same commands (same ids) 
 again, which the ticket drops as duplicates (and which repairs a crash between saving the
 conversation and sending its commands). Commands are keyed by ticket id; their ids derive from
 the dedup key.
+
+Placement: the worker keeps a conversation's tickets in the conversation's own partition, so a
+message is threaded and applied to its ticket in one step (no hop through the commands topic).
+``lands(key)`` says whether a key would be stored there; a ticket id that would not gets the
+smallest numeric suffix that does (``T-<sha1>.<n>``) — still derived from the cause, so a replay
+finds the same ticket.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -28,6 +35,23 @@ from streams.domain.ids import derive_id, short_id
 
 RECENT_MESSAGES = 256  # dedup keys remembered per conversation
 SYSTEM = Actor(ActorKind.SYSTEM, "threading")
+MAX_PLACEMENT_TRIES = 100_000  # with n partitions a suffix fits after ~n tries on average
+
+Lands = Callable[[str], bool]
+"""Whether a ticket id would be stored where the caller needs it (its conversation's partition)."""
+
+
+def placed_id(base: str, lands: Lands | None = None) -> str:
+    """``base`` if ``lands(base)`` (or no placement is asked), else ``base.<n>`` for the smallest
+    n ≥ 1 that lands. Raises ValueError if none does within MAX_PLACEMENT_TRIES (``lands`` can
+    never be true)."""
+    if lands is None or lands(base):
+        return base
+    for n in range(1, MAX_PLACEMENT_TRIES):
+        candidate = f"{base}.{n}"
+        if lands(candidate):
+            return candidate
+    raise ValueError(f"no id derived from {base!r} lands where asked")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,26 +68,29 @@ def customer_id_of(message: ChannelMessageReceived) -> str:
     return short_id("C", message.channel, message.account_id, message.external_user_id)
 
 
-def ticket_id_for(message: ChannelMessageReceived) -> str:
-    """The id of the ticket a conversation's first message opens."""
-    return short_id("T", message.dedup_key)
+def ticket_id_for(message: ChannelMessageReceived, lands: Lands | None = None) -> str:
+    """The id of the ticket a conversation's first message opens (placed by ``lands``)."""
+    return placed_id(short_id("T", message.dedup_key), lands)
 
 
 def thread(
-    state: ConversationState, message: ChannelMessageReceived, customer_id: str | None = None
+    state: ConversationState,
+    message: ChannelMessageReceived,
+    customer_id: str | None = None,
+    lands: Lands | None = None,
 ) -> tuple[ConversationState, list[Any]]:
     """The conversation after ``message`` and the ticket commands to send (keyed by ticket id).
 
     ``customer_id`` is the customer the sender's identity resolves to (default: the
-    identity's own customer id)."""
+    identity's own customer id); ``lands`` places a new ticket's id (see ``placed_id``)."""
     replay = message.dedup_key in state.recent_messages
     customer = customer_id or state.customer_id or customer_id_of(message)
     header = _header(message)
     commands: list[Any] = []
     ticket_id = state.ticket_id
-    opens = ticket_id is None or (replay and ticket_id == ticket_id_for(message))
+    opens = ticket_id is None or (replay and ticket_id == ticket_id_for(message, lands))
     if ticket_id is None or opens:
-        ticket_id = ticket_id_for(message)
+        ticket_id = ticket_id_for(message, lands)
         commands.append(
             OpenTicket(
                 replace(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from schemas.records import (
     AgentReplied,
@@ -60,66 +61,68 @@ def evolve(state: TicketState, event: object) -> TicketState:
             recent_commands=remember(state.recent_commands, event.command_id),
             recent_outcomes=outcomes,
         )
-    s = replace(
-        state,
-        version=max(state.version, env.aggregate_version),
-        updated_at=at,
-        recent_commands=remember(state.recent_commands, env.causation_id),
-        recent_outcomes=outcomes,
-    )
+    common: dict[str, Any] = {
+        "version": max(state.version, env.aggregate_version),
+        "updated_at": at,
+        "recent_commands": remember(state.recent_commands, env.causation_id),
+        "recent_outcomes": outcomes,
+    }
+    # one ``replace`` per event: it costs ~1 µs per field of the 30-field state
+    return replace(state, **common, **_changes(state, event, at))
+
+
+def _changes(s: TicketState, event: object, at: datetime) -> dict[str, Any]:
+    """The fields ``event`` sets besides version, time and idempotency."""
     if isinstance(event, TicketOpened):
-        return replace(
-            s,
-            status=TicketStatus.NEW,
-            customer_id=event.customer_id,
-            channel=event.channel,
-            conversation_key=event.conversation_key,
-            subject=event.subject,
-            priority=event.priority,
-            group=event.group,
-            tags=event.tags,
-            language=event.language,
-            customer_tier=event.customer_tier,
-            by_customer=event.by_customer,
-            follow_up_of=event.follow_up_of,
-            opened_at=at,
-        )
+        return {
+            "status": TicketStatus.NEW,
+            "customer_id": event.customer_id,
+            "channel": event.channel,
+            "conversation_key": event.conversation_key,
+            "subject": event.subject,
+            "priority": event.priority,
+            "group": event.group,
+            "tags": event.tags,
+            "language": event.language,
+            "customer_tier": event.customer_tier,
+            "by_customer": event.by_customer,
+            "follow_up_of": event.follow_up_of,
+            "opened_at": at,
+        }
     if isinstance(event, CustomerMessageAppended):
-        return replace(
-            s,
-            message_count=s.message_count + 1,
-            last_customer_message_at=event.sent_at,
-            recent_messages=remember(s.recent_messages, event.message_id),
+        return {
+            "message_count": s.message_count + 1,
             # the identity the conversation came from: its first message's sender, kept
-            external_user_id=s.external_user_id or event.external_user_id,
-        )
+            "external_user_id": s.external_user_id or event.external_user_id,
+            "last_customer_message_at": event.sent_at,
+            "recent_messages": remember(s.recent_messages, event.message_id),
+        }
     if isinstance(event, TicketAssigned):
-        return replace(s, assignee=event.agent_id)
+        return {"assignee": event.agent_id}
     if isinstance(event, TicketUnassigned):
-        return replace(s, assignee=None)
+        return {"assignee": None}
     if isinstance(event, TicketStatusChanged):
         to = event.to_status
-        return replace(
-            s,
-            status=to,
-            solved_at=at if to is TicketStatus.SOLVED else s.solved_at,
-            closed_at=at if to is TicketStatus.CLOSED else s.closed_at,
-        )
+        return {
+            "status": to,
+            "solved_at": at if to is TicketStatus.SOLVED else s.solved_at,
+            "closed_at": at if to is TicketStatus.CLOSED else s.closed_at,
+        }
     if isinstance(event, TicketPriorityChanged):
-        return replace(s, priority=event.to_priority)
+        return {"priority": event.to_priority}
     if isinstance(event, TicketGroupChanged):
-        return replace(s, group=event.to_group)
+        return {"group": event.to_group}
     if isinstance(event, TicketTagsChanged):
-        return replace(s, tags=event.tags)
+        return {"tags": event.tags}
     if isinstance(event, TicketEscalated):
-        return replace(s, tier=event.to_tier)
+        return {"tier": event.to_tier}
     if isinstance(event, TicketMerged):
-        return replace(s, merged_into=event.into_ticket_id)
+        return {"merged_into": event.into_ticket_id}
     if isinstance(event, FollowUpTicketOpened):
-        return replace(s, follow_up_of=event.follow_up_of)
+        return {"follow_up_of": event.follow_up_of}
     if isinstance(event, CsatReceived):
-        return replace(s, csat_score=event.score)
-    return s  # AgentReplied, InternalNoteAdded, TicketReopened: history only
+        return {"csat_score": event.score}
+    return {}  # AgentReplied, InternalNoteAdded, TicketReopened: history only
 
 
 def evolve_all(state: TicketState, events: Iterable[object]) -> TicketState:

@@ -18,6 +18,7 @@ from schemas.records import (
 )
 from streams.domain.envelopes import EnvelopeFactory
 from streams.domain.ids import derive_id, short_id
+from streams.domain.threading import Lands, placed_id
 from streams.domain.tickets.decide import decide
 from streams.domain.tickets.errors import TicketCommandError
 from streams.domain.tickets.state import TicketState
@@ -38,14 +39,16 @@ class Outcome:
     replayed: tuple[Any, ...] = ()
 
 
-def follow_up_id(closed_ticket_id: str) -> str:
+def follow_up_id(closed_ticket_id: str, lands: Lands | None = None) -> str:
     """The id of the follow-up of a closed ticket (deterministic: every later message of the
-    conversation joins the same follow-up)."""
-    return short_id("T", closed_ticket_id, "follow-up")
+    conversation joins the same follow-up), placed by ``lands`` (see ``placed_id``)."""
+    return placed_id(short_id("T", closed_ticket_id, "follow-up"), lands)
 
 
-def handle(state: TicketState, command: Any, now: datetime) -> Outcome:
-    """What ``command`` does to the ticket ``state`` (never raises ``TicketCommandError``)."""
+def handle(state: TicketState, command: Any, now: datetime, lands: Lands | None = None) -> Outcome:
+    """What ``command`` does to the ticket ``state`` (never raises ``TicketCommandError``).
+
+    ``lands`` places the id of a follow-up this command opens (next to the closed ticket)."""
     header = command.command
     if state.seen_command(header.command_id):
         return Outcome(duplicate=True, replayed=state.outcome_of(header.command_id))
@@ -54,7 +57,7 @@ def handle(state: TicketState, command: Any, now: datetime) -> Outcome:
         and state.status is TicketStatus.CLOSED
         and not state.seen_message(command.message_id)
     ):
-        return Outcome(commands=_follow_up(state, command))
+        return Outcome(commands=_follow_up(state, command, lands))
     try:
         events = decide(state, command, now)
     except TicketCommandError as err:
@@ -79,8 +82,10 @@ def rejection(
     )
 
 
-def _follow_up(state: TicketState, c: AppendCustomerMessage) -> tuple[Any, ...]:
-    new_id = follow_up_id(state.ticket_id)
+def _follow_up(
+    state: TicketState, c: AppendCustomerMessage, lands: Lands | None
+) -> tuple[Any, ...]:
+    new_id = follow_up_id(state.ticket_id, lands)
     h = c.command
     assert state.customer_id is not None and state.channel is not None
     assert state.conversation_key is not None

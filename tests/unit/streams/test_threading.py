@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from schemas.records import Actor, ActorKind, Channel, ChannelMessageReceived, Envelope
 from streams.domain.ids import derive_id, short_id
-from streams.domain.threading import ConversationState, customer_id_of, thread, ticket_id_for
+from streams.domain.threading import (
+    ConversationState,
+    customer_id_of,
+    placed_id,
+    thread,
+    ticket_id_for,
+)
 from streams.domain.tickets import TicketState, decide, evolve_all
 
 AT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -65,3 +73,18 @@ def test_threaded_commands_build_the_ticket_once_even_if_replayed() -> None:
     )  # fmt: skip
     for c in commands[1:]:  # the append replayed (the open is rejected as ticket_exists)
         assert decide(ticket, c, AT) == []
+
+
+def test_ticket_id_is_placed_by_the_smallest_suffix_that_lands() -> None:
+    base = short_id("T", "d1")
+    assert placed_id(base, lambda key: key.endswith(".3")) == f"{base}.3"
+    assert placed_id(base, lambda key: True) == base  # lands already: no suffix
+    state, commands = thread(ConversationState(KEY), msg("d1"), lands=lambda k: k.endswith(".2"))
+    assert {c.ticket_id for c in commands} == {f"{base}.2"} and state.ticket_id == f"{base}.2"
+    # a redelivery of the opening message finds the same placed ticket
+    assert thread(state, msg("d1"), lands=lambda k: k.endswith(".2")) == (state, commands)
+
+
+def test_placement_that_can_never_land_is_an_error() -> None:
+    with pytest.raises(ValueError, match="lands where asked"):
+        placed_id("T-x", lambda key: False)
