@@ -402,6 +402,8 @@ class CustomerMessageAppended:
     sent_at: datetime
     attachments: tuple[Attachment, ...] = ()
     external_user_id: str | None = None  # the sender's identity on the channel (replies go there)
+    reply_context: dict[str, str] = field(default_factory=dict)  # reply token, chat id, sender…
+    reply_context_expires_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

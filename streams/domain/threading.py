@@ -108,6 +108,8 @@ def thread(
         )
     reply_context = dict(message.reply_context)
     reply_context.setdefault("external_user_id", message.external_user_id)
+    # the inbound message a reply answers (quote / reply-to on channels that have one)
+    reply_context.setdefault("external_message_id", message.external_message_id)
     commands.append(
         AppendCustomerMessage(
             replace(header, aggregate_id=ticket_id),

@@ -223,6 +223,8 @@ def _append(state: TicketState, c: AppendCustomerMessage, env: EnvelopeFactory) 
             c.sent_at,
             attachments=c.attachments,
             external_user_id=c.reply_context.get("external_user_id"),
+            reply_context=dict(c.reply_context),
+            reply_context_expires_at=c.reply_context_expires_at,
         )
     ]
     if state.status in REOPENING:
@@ -278,6 +280,8 @@ def _reply(state: TicketState, c: ReplyPublicly, env: EnvelopeFactory) -> Any:
         state.external_user_id or conversation_id,
         c.text,
         attachments=c.attachments,
+        reply_context=dict(state.reply_context),
+        reply_context_expires_at=state.reply_context_expires_at,
         last_customer_message_at=state.last_customer_message_at,
     )
 

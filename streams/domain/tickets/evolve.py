@@ -90,13 +90,20 @@ def _changes(s: TicketState, event: object, at: datetime) -> dict[str, Any]:
             "opened_at": at,
         }
     if isinstance(event, CustomerMessageAppended):
-        return {
+        # the identity the conversation came from: its first message's sender, kept
+        identity = s.external_user_id or event.external_user_id
+        changes: dict[str, Any] = {
             "message_count": s.message_count + 1,
-            # the identity the conversation came from: its first message's sender, kept
-            "external_user_id": s.external_user_id or event.external_user_id,
+            "external_user_id": identity,
             "last_customer_message_at": event.sent_at,
             "recent_messages": remember(s.recent_messages, event.message_id),
         }
+        # replies answer that identity: keep its latest reply context (token, chat, address),
+        # not that of another sender in the same conversation
+        if event.reply_context and event.external_user_id in (None, identity):
+            changes["reply_context"] = tuple(sorted(event.reply_context.items()))
+            changes["reply_context_expires_at"] = event.reply_context_expires_at
+        return changes
     if isinstance(event, TicketAssigned):
         return {"assignee": event.agent_id}
     if isinstance(event, TicketUnassigned):

@@ -43,7 +43,10 @@ def test_first_message_opens_a_ticket_with_derived_ids() -> None:
     )
     assert open_cmd.command.command_id == derive_id("d1", "open")
     assert append.command.command_id == derive_id("d1", "append")
-    assert append.message_id == "d1" and append.reply_context == {"external_user_id": "u-7"}
+    assert append.message_id == "d1" and append.reply_context == {
+        "external_user_id": "u-7",
+        "external_message_id": "ext-d1",
+    }
     assert (state.ticket_id, state.message_count, state.recent_messages) == (ticket, 1, ("d1",))
     assert ticket_id_for(msg("d1")) == ticket
 
