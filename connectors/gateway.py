@@ -23,6 +23,7 @@ from aiohttp import web
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner, murmur2
+from prometheus_client import Counter
 
 from connectors import metrics
 from connectors.channels import api, crypto, dingtalk, line, meta, telegram, wechat
@@ -210,6 +211,7 @@ class Gateway:
 
         requests = metrics.REQUESTS.labels(label)
         seconds = metrics.REQUEST_SECONDS.labels(label)
+        rejected: dict[str, Counter] = {}  # reason → counter child (a small fixed set)
 
         async def handle(request: web.Request) -> web.StreamResponse:
             started = time.perf_counter()
@@ -217,7 +219,10 @@ class Gateway:
             try:
                 response = await self._handle(request, channel, adapter, budget)
             except ChannelError as exc:
-                metrics.REJECTED.labels(label, exc.reason).inc()
+                counter = rejected.get(exc.reason)
+                if counter is None:
+                    counter = rejected[exc.reason] = metrics.REJECTED.labels(label, exc.reason)
+                counter.inc()
                 log.info("%s rejected %s (%s): %s", label, exc.status, exc.reason, exc.message)
                 response = _error(exc.status, exc.reason, exc.message)
             seconds.observe(time.perf_counter() - started)
