@@ -9,7 +9,13 @@ import time
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from schemas import codec
-from schemas.records import DeadLetter, TicketAssigned, TicketCommandRejected
+from schemas.records import (
+    CustomerMessageAppended,
+    DeadLetter,
+    TicketAssigned,
+    TicketCommandRejected,
+)
+from streams.testing import channel_messages, encoded
 
 
 def events_until(bootstrap: str, topic: str, done, timeout: float = 45.0, partitions: int = 4):
@@ -55,6 +61,11 @@ def test_bad_input_gets_clear_4xx_or_rejections_and_never_crashes(stack, workers
     # junk on the commands topic is dead-lettered with its position; the worker carries on
     producer = KafkaProducer(bootstrap_servers=stack.kafka_bootstrap, acks="all")
     producer.send(prefix + "support.tickets.commands.v1", key=b"T-nope", value=b"\x00junk").get(30)
+    # and on the channel messages topic, right before a good message (usually the same batch),
+    # which still threads
+    [(conv_key, good)] = encoded(channel_messages(1, 1))
+    producer.send(prefix + "support.channel.messages.v1", key=conv_key, value=b"\x00junk")
+    producer.send(prefix + "support.channel.messages.v1", key=conv_key, value=good).get(30)
     producer.close()
     status, body = post(w, assign | {"command_id": "cmd-unknown"})
     assert status == 202 and body["command_id"] == "cmd-unknown"
@@ -64,22 +75,32 @@ def test_bad_input_gets_clear_4xx_or_rejections_and_never_crashes(stack, workers
     assert status == 202
     post(w, {"type": "ChangeTicketStatus", "ticket_id": "T-api-1", "status": "solved",
              "command_id": "cmd-solve"})  # fmt: skip
+    threaded = channel_messages(1, 1)[0].dedup_key
     events = events_until(
         stack.kafka_bootstrap,
         prefix + "support.tickets.events.v1",
-        lambda evs: sum(isinstance(e, TicketCommandRejected) for e in evs) >= 2,
+        lambda evs: (
+            sum(isinstance(e, TicketCommandRejected) for e in evs) >= 2
+            and any(
+                isinstance(e, CustomerMessageAppended) and e.message_id == threaded for e in evs
+            )
+        ),
     )
+    assert any(isinstance(e, CustomerMessageAppended) and e.message_id == threaded for e in events)
     rejected = {e.command_id: e for e in events if isinstance(e, TicketCommandRejected)}
     assert rejected["cmd-unknown"].reason_code == "unknown_ticket"
     assert rejected["cmd-solve"].reason_code == "no_assignee"
     assert rejected["cmd-solve"].message == (
         "Cannot solve ticket T-api-1: it has no assignee; assign it first"
     )
-    dead = events_until(stack.kafka_bootstrap, prefix + "support.deadletter.v1", bool)
-    assert isinstance(dead[0], DeadLetter)
-    assert (dead[0].source_topic, dead[0].error_type) == (
-        prefix + "support.tickets.commands.v1", "SchemaDecodeError",
-    )  # fmt: skip
+    dead = events_until(
+        stack.kafka_bootstrap, prefix + "support.deadletter.v1", lambda evs: len(evs) >= 2
+    )
+    assert all(isinstance(d, DeadLetter) for d in dead)
+    assert sorted((d.source_topic, d.error_type) for d in dead) == [
+        (prefix + "support.channel.messages.v1", "SchemaDecodeError"),
+        (prefix + "support.tickets.commands.v1", "SchemaDecodeError"),
+    ]
 
 
 def test_router_assigns_to_an_online_agent_with_capacity(stack, workers) -> None:
