@@ -7,6 +7,7 @@ Thin plumbing only; no business decisions here.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import pickle
 import weakref
@@ -87,6 +88,7 @@ async def send(topic: faust.TopicT, key: str, record: Any) -> None:
     await topic.send(key=key.encode(), value=codec.encode(record))
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a ticket id is checked once per message (pure-Python hash)
 def partition_of(key: str, partitions: int | None = None) -> int:
     """The partition the producers' default partitioner (murmur2, as Kafka's Java client) gives
     ``key`` among ``partitions`` (default: the streams topics' partition count)."""
