@@ -64,8 +64,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument(
         "--catch-up-timeout",
         type=_positive(float),
-        default=180.0,
-        help="seconds to wait for ClickHouse after the simulation (default 180)",
+        default=300.0,
+        help="seconds to wait for the workers and ClickHouse after the simulation (default 300)",
     )
     p.add_argument(
         "--keep-running", action="store_true", help="keep the services up after the report"

@@ -8,7 +8,7 @@ from ClickHouse that is checked against the simulator's ground truth.
    worker (replies go to a local stand-in for the platforms' send APIs) and the projector.
 3. ``ticketstream.simulate.run`` sends a day of customers and agents through the gateway and the
    command API on a compressed simulated clock and returns its ground truth.
-4. Wait until ClickHouse has caught up (projector lag 0, counts settled), build the report,
+4. Wait until the pipeline has caught up (workers' and projector's lag 0), build the report,
    print it, write ``report.html``/``report.txt``/``ground-truth.json``, stop the services by
    pid (also on Ctrl-C or failure). The stack stays up for exploring; ``--down`` stops it.
 Exit status 0 only when every check passed.
@@ -36,12 +36,13 @@ from ticketstream.demo.platforms import Platforms
 from ticketstream.demo.services import Service, ServiceError, stop_all, wait_ready
 from ticketstream.devstack.stack import Stack, StackError
 from ticketstream.report import Expected, build_report, fetch, render_html, render_text
-from ticketstream.report.model import Endpoint
+from ticketstream.report.model import Check, Endpoint
 from ticketstream.settings import ENV_PREFIX, REPO_ROOT, Settings
 
 DEMO_DIR = REPO_ROOT / "var" / "demo"
 SETTINGS_FILE = "stack-settings.json"
 PROJECTOR_GROUP = "ticketstream-projector"  # ProjectionSettings.projections_group default
+WORKER_GROUP = "ticketstream"  # StreamsSettings.streams_app_id default (the workers' group)
 
 
 class DemoError(Exception):
@@ -254,29 +255,34 @@ def wait_caught_up(
     want: tuple[int, int],
     *,
     timeout: float,
-    settle: float = 20.0,
+    settle: float = 30.0,
     out: Callable[[str], None] = print,
 ) -> tuple[tuple[int, int], float, bool]:
-    """Wait until the projector has committed everything and ClickHouse's (tickets, breaches)
-    equal ``want`` (then 2 s more without change), or stopped changing for ``settle`` s.
-    Returns (the last counts, seconds waited, whether the wait ended before ``timeout``)."""
+    """Wait until the stream workers and the projector have committed everything (consumer
+    lag 0 for both groups) and ClickHouse's (tickets, breaches) have not changed for 2 s, or
+    until nothing has moved (counts and lags alike) for ``settle`` s.
+    Returns (the last counts, seconds waited, whether it caught up before ``timeout``)."""
     t0 = time.monotonic()
-    last: tuple[int, int] | None = None
+    last: tuple[int, int, int | None, int | None] | None = None
     since = t0
     while True:
         row = engine.execute(COUNTS_SQL)[0]
         counts = (int(row[0]), int(row[1]))
-        lag = group_lag(bootstrap, PROJECTOR_GROUP)
+        workers = group_lag(bootstrap, WORKER_GROUP)
+        projector = group_lag(bootstrap, PROJECTOR_GROUP)
         now = time.monotonic()
-        if counts != last:
-            last, since = counts, now
+        state = (*counts, workers, projector)
+        if state != last:
+            last, since = state, now
             out(
-                f"    ClickHouse: {counts[0]:,} tickets, {counts[1]:,} breaches; projector lag {lag}"
+                f"    ClickHouse: {counts[0]:,} tickets, {counts[1]:,} breaches "
+                f"(simulator: {want[0]:,}, {want[1]:,}); lag: workers {workers}, "
+                f"projector {projector}"
             )
         steady = now - since
-        if lag == 0 and ((counts == want and steady >= 2.0) or steady >= settle):
+        if workers == 0 and projector == 0 and steady >= 2.0:
             return counts, now - t0, True
-        if now - t0 > timeout:
+        if steady >= settle or now - t0 > timeout:
             return counts, now - t0, False
         time.sleep(1.0)
 
@@ -489,9 +495,23 @@ def _run(
         f"outbound: {platforms.deliveries:,} replies delivered to the platforms' send APIs",
     ]
     if not settled:
-        notes.append(f"ClickHouse had not settled after {args.catch_up_timeout:.0f} s")
+        notes.append(
+            f"the workers and the projector had not caught up after {waited:.0f} s "
+            "(consumer lag above 0): the report shows what ClickHouse held then"
+        )
+    caught_up = Check(
+        "pipeline caught up: workers' and projector's consumer lag 0",
+        "0",
+        "0" if settled else f"above 0 after {waited:.0f} s",
+        settled,
+    )
     report = build_report(
-        rows, expected, generated_at=datetime.now(UTC), endpoints=endpoints, notes=notes
+        rows,
+        expected,
+        generated_at=datetime.now(UTC),
+        endpoints=endpoints,
+        notes=notes,
+        checks=[caught_up],
     )
     text = render_text(report)
     (run_dir / "report.txt").write_text(text)

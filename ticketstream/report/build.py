@@ -176,8 +176,10 @@ def build_report(
     title: str = "Ticketstream demo report",
     endpoints: Sequence[Endpoint] = (),
     notes: Sequence[str] = (),
+    checks: Sequence[Check] = (),
 ) -> Report:
-    """The report of ``rows``; with ``expected`` its checks compare against the ground truth."""
+    """The report of ``rows``; with ``expected`` its checks compare against the ground truth.
+    ``checks`` are the caller's own (e.g. the pipeline caught up), listed first."""
     start, end = _window(rows, expected)
     backlog: tuple[BacklogPoint, ...] = ()
     if start is not None and end is not None:
@@ -205,7 +207,7 @@ def build_report(
         first_reply=tuple(FirstReplyLine(*r) for r in sorted(rows.first_reply)),
         breaches=breaches,
         backlog=backlog,
-        checks=check_report(rows, expected),
+        checks=(*checks, *check_report(rows, expected)),
         endpoints=tuple(endpoints),
         notes=tuple(notes),
     )

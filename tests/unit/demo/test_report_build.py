@@ -10,7 +10,7 @@ import pytest
 
 from ticketstream.report import Expected, ReportRows, build_report, render_html, render_text
 from ticketstream.report.build import backlog_curve, backlog_step
-from ticketstream.report.model import Endpoint
+from ticketstream.report.model import Check, Endpoint
 from ticketstream.report.text import duration
 
 T0 = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
@@ -144,6 +144,13 @@ def test_without_ground_truth_the_window_comes_from_the_events() -> None:
     r = build_report(ROWS, None, generated_at=T0)
     assert (r.start, r.end) == (T0 + timedelta(hours=0.5), T0 + timedelta(hours=3))
     assert all(b.expected is None for b in r.breaches)
+
+
+def test_callers_checks_come_first_and_count() -> None:
+    mine = Check("pipeline caught up", "0", "above 0 after 300 s", False)
+    r = build_report(ROWS, expected(), generated_at=T0, checks=[mine])
+    assert r.checks[0] == mine and len(r.checks) == 6
+    assert not r.ok
 
 
 def test_an_empty_database_gives_an_empty_report_that_is_not_ok() -> None:
