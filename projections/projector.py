@@ -31,6 +31,8 @@ from schemas.deadletter import dead_letter
 from schemas.topics import DEAD_LETTER
 
 log = logging.getLogger("ticketstream.projector")
+_TICKET_TYPES = frozenset(TICKET_EVENTS)
+_TIMER_TYPES = frozenset(TIMER_EVENTS)
 T = TypeVar("T")
 
 
@@ -78,7 +80,7 @@ class Projector:
         self._offsets: dict[Any, int] = {}  # TopicPartition → next offset to commit
         self._dead: int = 0
         self._first_at: float | None = None
-        self._deferred_since: dict[tuple[str, int, int], float] = {}
+        self._deferred_since: dict[Source, float] = {}
         # One writer thread: the next batch is consumed and projected while the previous one
         # is inserted. The engine is used by one thread at a time: the consumer's thread only
         # queries it (load_state) after waiting for the batch in flight.
@@ -100,25 +102,28 @@ class Projector:
             timeout_ms=int(timeout_s * 1000), max_records=self.config.batch_rows
         )
         n = 0
+        if self._first_at is None and any(got.values()):
+            self._first_at = self.clock()
+        pending = self._pending
         for tp, messages in got.items():
+            if not messages:
+                continue
+            topic = tp.topic
             for msg in messages:
-                self._take(tp, msg)
-                n += 1
+                try:
+                    record = decode(
+                        msg.value, topic=topic, partition=msg.partition, offset=msg.offset
+                    )
+                except SchemaDecodeError as exc:
+                    self._dead_letter(msg, exc)
+                    continue
+                pending.append((record, Source(topic, msg.partition, msg.offset)))
+            n += len(messages)
+            self._offsets[tp] = messages[-1].offset + 1
+            metrics.RECORDS.labels(topic).inc(len(messages))
         if self._should_flush():
             self.flush()
         return n
-
-    def _take(self, tp: Any, msg: Any) -> None:
-        metrics.RECORDS.labels(msg.topic).inc()
-        if self._first_at is None:
-            self._first_at = self.clock()
-        self._offsets[tp] = msg.offset + 1
-        try:
-            record = decode(msg.value, topic=msg.topic, partition=msg.partition, offset=msg.offset)
-        except SchemaDecodeError as exc:
-            self._dead_letter(msg, exc)
-            return
-        self._pending.append((record, Source(msg.topic, msg.partition, msg.offset)))
 
     def _dead_letter(self, msg: Any, exc: Exception) -> None:
         log.warning("dead-lettering %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, exc)
@@ -147,9 +152,10 @@ class Projector:
         if self._first_at is None:
             return
         records = [rec for rec, _ in self._pending]
-        if any(self.projection.missing(records)):
+        wanted = self.projection.missing(records)
+        if any(wanted):
             self._drain()  # the state may be in the batch being written
-            self._retry("load_state", lambda: self.projection.load_state(records))
+            self._retry("load_state", lambda: self.projection.load_state(records, wanted))
         items, deferred = self._order(self._pending, force=force)
         batch = self.projection.project(items, datetime.now(UTC).replace(microsecond=0))
         metrics.DUPLICATES.inc(batch.dropped)
@@ -204,30 +210,33 @@ class Projector:
     ) -> tuple[list[tuple[Any, Source]], list[tuple[Any, Source]]]:
         """Ticket events first (stable, so each partition keeps its order), then the rest;
         split off SLA events whose ticket is unknown, with what follows them in their partition."""
-        ranked = sorted(pending, key=lambda it: 0 if isinstance(it[0], TICKET_EVENTS) else 1)
-        in_batch = {rec.ticket_id for rec, _ in pending if isinstance(rec, TICKET_EVENTS)}
+        first = [it for it in pending if type(it[0]) in _TICKET_TYPES]
+        in_batch = {rec.ticket_id for rec, _ in first}
+        ranked = first + [it for it in pending if type(it[0]) not in _TICKET_TYPES]
         ready: list[tuple[Any, Source]] = []
         deferred: list[tuple[Any, Source]] = []
         blocked: set[tuple[str, int]] = set()
+        since = self._deferred_since
+        knows = self.projection.knows_ticket
         now = self.clock()
-        for rec, src in ranked:
-            where = (src.topic, src.partition)
-            if where in blocked:
-                deferred.append((rec, src))
+        for item in ranked:
+            rec, src = item
+            if blocked and (src.topic, src.partition) in blocked:
+                deferred.append(item)
                 continue
-            key = (src.topic, src.partition, src.offset)
             if (
                 not force
-                and isinstance(rec, TIMER_EVENTS)
+                and type(rec) in _TIMER_TYPES
                 and rec.ticket_id not in in_batch
-                and rec.ticket_id not in self.projection.tickets
-                and now - self._deferred_since.setdefault(key, now) < self.config.max_defer_seconds
+                and not knows(rec.ticket_id)
+                and now - since.setdefault(src, now) < self.config.max_defer_seconds
             ):
-                blocked.add(where)
-                deferred.append((rec, src))
+                blocked.add((src.topic, src.partition))
+                deferred.append(item)
                 continue
-            self._deferred_since.pop(key, None)
-            ready.append((rec, src))
+            if since:
+                since.pop(src, None)
+            ready.append(item)
         return ready, deferred
 
     def _insert(self, batch: Batch) -> None:

@@ -12,15 +12,15 @@ events up to that version is stored.
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from projections.engines import Engine, Row, sql_literal
+from projections.payload import encoder_for
 from projections.state import (
     TICKET_COLUMNS,
     TIMER_COLUMNS,
@@ -72,14 +72,11 @@ TICKET_EVENTS = (
     r.TicketGroupChanged, r.TicketTagsChanged, r.TicketEscalated, r.TicketMerged,
     r.TicketReopened, r.FollowUpTicketOpened, r.CsatReceived,
 )  # fmt: skip
-# Free text (personal data) kept out of `payload` unless bodies may be stored; secrets never.
-_PII_FIELDS = frozenset({"text", "comment", "subject", "customer_display_name", "display_name"})
-_SECRET_FIELDS = frozenset({"reply_context", "envelope"})
 
 
-@dataclass(frozen=True, slots=True)
-class Source:
-    """Where a record was read: Kafka topic, partition and offset."""
+class Source(NamedTuple):
+    """Where a record was read: Kafka topic, partition and offset. (A tuple: one is made
+    per record on the hot path.)"""
 
     topic: str
     partition: int
@@ -88,7 +85,10 @@ class Source:
 
 @dataclass(slots=True)
 class Batch:
-    """Rows per table, ready to insert; ``dropped`` counts already-projected events."""
+    """Rows per table, ready to insert; ``dropped`` counts already-projected events.
+
+    Datetime columns hold whole seconds since the epoch (UTC), which clickhouse-driver writes
+    as they are (a datetime costs it a time-zone conversion per value: most of its CPU)."""
 
     rows: dict[str, list[Row]] = field(default_factory=lambda: {t: [] for t in TABLES})
     dropped: int = 0
@@ -102,33 +102,53 @@ class Batch:
         return sum(len(v) for v in self.rows.values())
 
 
-def _default(value: Any) -> Any:
-    """JSON for what json does not know: datetimes, bytes, nested records (enums are str)."""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    if isinstance(value, bytes):
-        return value.hex()
-    if is_dataclass(value):
-        return {f.name: getattr(value, f.name) for f in fields(value)}
-    raise TypeError(f"cannot put {type(value).__name__} in an event payload")
+_TIMER_TYPES = frozenset(TIMER_EVENTS)
+_TICKET_TYPES = frozenset(TICKET_EVENTS)
+_STATEFUL = _TIMER_TYPES | _TICKET_TYPES
+_AGENT_FIELDS = ("agent_id", "author_id", "assignee_id", "previous_agent_id")
 
 
-_PAYLOAD_FIELDS: dict[tuple[type, bool], tuple[str, ...]] = {}
+@dataclass(frozen=True, slots=True)
+class _Kind:
+    """What the projection needs to know about one record class (computed once per class)."""
+
+    name: str
+    ticket: bool  # a ticket event (folds ticket state)
+    timer: bool  # an SLA timer event (folds timer state)
+    has_ticket_id: bool
+    channel: bool  # has a `channel` field
+    priority: bool
+    status: bool
+    agent_fields: tuple[str, ...]
+    policy: bool
+    payload: Callable[[Any], str]
 
 
-def payload_json(record: Any, *, store_bodies: bool) -> str:
-    """The record's own fields (not the envelope) as JSON; free text only with ``store_bodies``."""
-    key = (type(record), store_bodies)
-    names = _PAYLOAD_FIELDS.get(key)
-    if names is None:
-        names = tuple(
-            f.name
-            for f in fields(record)
-            if f.name not in _SECRET_FIELDS and (store_bodies or f.name not in _PII_FIELDS)
+_KINDS: dict[tuple[type, bool], _Kind | None] = {}
+
+
+def _kind(cls: type, store_bodies: bool) -> _Kind | None:
+    """The class's :class:`_Kind`, or None when it is not an event (no envelope)."""
+    key = (cls, store_bodies)
+    if key in _KINDS:
+        return _KINDS[key]
+    names = {f.name for f in fields(cls)} if is_dataclass(cls) else set()
+    kind = None
+    if "envelope" in names:
+        kind = _Kind(
+            name=cls.__name__,
+            ticket=issubclass(cls, TICKET_EVENTS),
+            timer=issubclass(cls, TIMER_EVENTS),
+            has_ticket_id="ticket_id" in names,
+            channel="channel" in names,
+            priority="priority" in names,
+            status="status" in names,
+            agent_fields=tuple(n for n in _AGENT_FIELDS if n in names),
+            policy="policy_id" in names,
+            payload=encoder_for(cls, store_bodies=store_bodies),
         )
-        _PAYLOAD_FIELDS[key] = names
-    out = {name: getattr(record, name) for name in names}
-    return json.dumps(out, separators=(",", ":"), ensure_ascii=False, default=_default)
+    _KINDS[key] = kind
+    return kind
 
 
 class LruCache(Generic[K, V]):
@@ -153,6 +173,9 @@ class LruCache(Generic[K, V]):
     def __contains__(self, key: object) -> bool:
         return key in self._data
 
+    def discard(self, key: K) -> None:
+        self._data.pop(key, None)
+
     def clear(self) -> None:
         self._data.clear()
 
@@ -172,40 +195,63 @@ class Projection:
         self.store_bodies = store_bodies
         self.tickets: LruCache[str, TicketState] = LruCache(cache_size)
         self.timers: LruCache[TimerKey, TimerState] = LruCache(cache_size)
+        # Looked up in ClickHouse and not there (yet): not asked again until this projector
+        # creates them or forgets (an SLA event read before its ticket's events would otherwise
+        # send its ticket id to ClickHouse on every flush until the ticket arrives).
+        self._absent_tickets: LruCache[str, bool] = LruCache(cache_size)
+        self._absent_timers: LruCache[TimerKey, bool] = LruCache(cache_size)
 
     def forget(self) -> None:
         """Drop cached state (partitions moved: another projector may have written since)."""
         self.tickets.clear()
         self.timers.clear()
+        self._absent_tickets.clear()
+        self._absent_timers.clear()
+
+    def knows_ticket(self, ticket_id: str) -> bool:
+        """True when the ticket's state is in memory (it can be projected without waiting)."""
+        return ticket_id in self.tickets
 
     # ------------------------------------------------------------------ state loading
     def missing(self, records: Sequence[Any]) -> tuple[set[str], set[str]]:
         """Ticket ids whose ticket state, and whose SLA timer state, must be loaded for
-        ``records``: not cached, and not new in ``records`` (opened / timer started here)."""
-        opened = {rec.ticket_id for rec in records if isinstance(rec, r.TicketOpened)}
-        ticket_ids = {
-            rec.ticket_id
-            for rec in records
-            if isinstance(rec, (*TICKET_EVENTS, *TIMER_EVENTS))
-            and rec.ticket_id not in self.tickets
-            and rec.ticket_id not in opened
-        }
-        started = {timer_key(rec) for rec in records if isinstance(rec, r.SlaTimerStarted)}
-        timer_ids = {
-            rec.ticket_id
-            for rec in records
-            if isinstance(rec, TIMER_EVENTS)
-            and rec.ticket_id not in opened
-            and timer_key(rec) not in started
-            and timer_key(rec) not in self.timers
-        }
+        ``records``: not cached, not known to be absent from ClickHouse, and not new in
+        ``records`` (opened / timer started here)."""
+        opened: set[str] = set()
+        started: set[TimerKey] = set()
+        for rec in records:
+            cls = type(rec)
+            if cls is r.TicketOpened:
+                opened.add(rec.ticket_id)
+            elif cls is r.SlaTimerStarted:
+                started.add(timer_key(rec))
+        ticket_ids: set[str] = set()
+        timer_ids: set[str] = set()
+        tickets, timers = self.tickets, self.timers
+        absent_tickets, absent_timers = self._absent_tickets, self._absent_timers
+        for rec in records:
+            cls = type(rec)
+            if cls not in _STATEFUL:
+                continue
+            tid = rec.ticket_id
+            if tid in opened:
+                continue
+            if tid not in tickets and tid not in absent_tickets:
+                ticket_ids.add(tid)
+            if cls in _TIMER_TYPES:
+                key = timer_key(rec)
+                if key not in started and key not in timers and key not in absent_timers:
+                    timer_ids.add(tid)
         return ticket_ids, timer_ids
 
-    def load_state(self, records: Sequence[Any]) -> None:
-        """Load from ClickHouse the state of tickets/timers in ``records`` not cached.
+    def load_state(
+        self, records: Sequence[Any], wanted: tuple[set[str], set[str]] | None = None
+    ) -> None:
+        """Load from ClickHouse the state of tickets/timers in ``records`` not cached
+        (``wanted``: what :meth:`missing` returned for them, if the caller has it).
 
         Raises ClickHouseError (nothing is changed then, so the caller may retry)."""
-        ticket_ids, timer_ids = self.missing(records)
+        ticket_ids, timer_ids = wanted if wanted is not None else self.missing(records)
         found_tickets: list[Row] = []
         found_timers: list[Row] = []
         if ticket_ids:
@@ -223,37 +269,49 @@ class Projection:
         for row in found_timers:
             t = TimerState.from_row(_utc_row(row))
             self.timers.put((t.ticket_id, t.metric, t.instance), t)
+        for tid in ticket_ids:
+            if tid not in self.tickets:
+                self._absent_tickets.put(tid, True)
+        for rec in records:
+            if type(rec) in _TIMER_TYPES and rec.ticket_id in timer_ids:
+                key = timer_key(rec)
+                if key not in self.timers:
+                    self._absent_timers.put(key, True)
 
     # ------------------------------------------------------------------ projecting
     def project(self, items: Sequence[tuple[Any, Source]], now: datetime) -> Batch:
         """Rows for ``items`` (decoded record, where it was read), in order. Call
         :meth:`load_state` for the same records first."""
         batch = Batch()
+        now_s = int(now.timestamp())
+        store_bodies = self.store_bodies
         for record, src in items:
-            self._project_one(batch, record, src, now)
+            kind = _kind(type(record), store_bodies)
+            if kind is not None:  # not an event (e.g. a tick): nothing to project
+                self._project_one(batch, kind, record, src, now_s)
         return batch
 
-    def _project_one(self, batch: Batch, rec: Any, src: Source, now: datetime) -> None:
-        env: r.Envelope | None = getattr(rec, "envelope", None)
-        if env is None:
-            return  # not an event (e.g. a tick): nothing to project
+    def _project_one(self, batch: Batch, k: _Kind, rec: Any, src: Source, now_s: int) -> None:
+        env: r.Envelope = rec.envelope
         ticket: TicketState | None = None
         first_reply_seconds = -1
-        extra: dict[str, Any] = {}
-        if isinstance(rec, TICKET_EVENTS):
+        metric, instance, policy = "", 0, ""
+        if k.ticket:
             before = self.tickets.get(rec.ticket_id)
             if before is not None and env.aggregate_version <= before.version:
                 batch.dropped += 1
                 return
             replied_before = before is not None and before.first_reply_at is not None
             ticket = evolve_ticket(before, rec)  # in place: `before` is the same object now
-            self.tickets.put(rec.ticket_id, ticket)
+            if before is None:
+                self.tickets.put(rec.ticket_id, ticket)
+                self._absent_tickets.discard(rec.ticket_id)
             batch.rows["tickets"].append(ticket.row())
             if ticket.first_reply_at is not None and not replied_before:
                 first_reply_seconds = int(
                     (ticket.first_reply_at - ticket.created_at).total_seconds()
                 )
-        elif isinstance(rec, TIMER_EVENTS):
+        elif k.timer:
             key = timer_key(rec)
             timer_before = self.timers.get(key)
             if timer_before is not None and timer_version(rec) <= timer_before.version:
@@ -261,69 +319,77 @@ class Projection:
                 return
             ticket = self.tickets.get(rec.ticket_id)
             timer = evolve_timer(timer_before, rec, ticket.channel if ticket else "")
-            self.timers.put(key, timer)
+            if timer_before is None:
+                self.timers.put(key, timer)
+                self._absent_timers.discard(key)
             batch.rows["sla_timers"].append(timer.row())
-            extra = {"metric": timer.metric, "instance": timer.instance, "policy": timer.policy_id}
-        elif hasattr(rec, "ticket_id"):
+            metric, instance, policy = timer.metric, timer.instance, timer.policy_id
+        elif k.has_ticket_id:
             ticket = self.tickets.get(rec.ticket_id)
-        self._messages(batch, rec, env, ticket)
-        self._activity(batch, rec, env, ticket)
-        channel = getattr(rec, "channel", None)
-        priority = getattr(rec, "priority", None)
-        agent = _agent_of(rec, ticket)
         at = env.occurred_at
+        ts = at.timestamp()
+        at_s = int(ts)
+        if k.name in _MESSAGE_KINDS:
+            self._messages(batch, rec, env, ticket, at_s)
+        if k.name in _ACTIVITY_KINDS:
+            self._activity(batch, rec, env, ticket, at_s)
+        if ticket is not None:
+            channel = ticket.channel or (_val(rec.channel) if k.channel else "")
+            own = rec.priority if k.priority else None
+            priority = _val(own) if own is not None else ticket.priority
+            status = ticket.status
+            agent = _agent_of(rec, k) or ticket.assignee_id
+        else:
+            channel = _val(rec.channel) if k.channel else ""
+            priority = _val(rec.priority) if k.priority else ""
+            status = _val(rec.status) if k.status else ""
+            agent = _agent_of(rec, k)
+        if not policy and k.policy:
+            policy = str(rec.policy_id)
+        actor = env.actor
         batch.rows["events"].append(
             (
-                env.event_id, type(rec).__name__, at, _ms(at), env.recorded_at, env.aggregate_id,
-                env.aggregate_version, env.causation_id, env.correlation_id,
-                env.actor.kind.value, env.actor.id, env.tenant_id, env.brand_id or "",
-                getattr(rec, "ticket_id", ""),
-                ticket.channel if ticket and ticket.channel else _val(channel),
-                _val(priority) if priority is not None else (ticket.priority if ticket else ""),
-                ticket.status if ticket else _val(getattr(rec, "status", None)),
-                agent, str(extra.get("metric", "")), int(extra.get("instance", 0)),
-                str(extra.get("policy", getattr(rec, "policy_id", ""))), first_reply_seconds,
-                payload_json(rec, store_bodies=self.store_bodies),
-                src.topic, src.partition, src.offset, now,
+                env.event_id, k.name, at_s, int(ts * 1000), int(env.recorded_at.timestamp()),
+                env.aggregate_id, env.aggregate_version, env.causation_id, env.correlation_id,
+                actor.kind.value, actor.id, env.tenant_id, env.brand_id or "",
+                rec.ticket_id if k.has_ticket_id else "", channel, priority, status, agent,
+                metric, instance, policy, first_reply_seconds, k.payload(rec),
+                src.topic, src.partition, src.offset, now_s,
             )
         )  # fmt: skip
         if batch.newest_event_at is None or at > batch.newest_event_at:
             batch.newest_event_at = at
 
-    def _messages(self, batch: Batch, rec: Any, env: r.Envelope, t: TicketState | None) -> None:
-        row: tuple[Any, ...] | None = None
-        body = rec.text if self.store_bodies and hasattr(rec, "text") else ""
+    def _messages(
+        self, batch: Batch, rec: Any, env: r.Envelope, t: TicketState | None, at_s: int
+    ) -> None:
+        row: tuple[Any, ...]
         if isinstance(rec, r.ChannelMessageReceived):
             row = (
                 "inbound", "", rec.conversation_key, rec.dedup_key, rec.channel.value,
-                "customer", env.actor.id, env.occurred_at, rec.sent_at,
+                "customer", env.actor.id, at_s, _secs(rec.sent_at),
             )  # fmt: skip
         elif isinstance(rec, r.CustomerMessageAppended):
             row = (
                 "inbound", rec.ticket_id, "", rec.message_id, rec.channel.value, "customer",
-                t.customer_id if t else env.actor.id, env.occurred_at, rec.sent_at,
+                t.customer_id if t else env.actor.id, at_s, _secs(rec.sent_at),
             )  # fmt: skip
-        elif isinstance(rec, r.AgentReplied):
+        else:  # AgentReplied
             row = (
                 "outbound", rec.ticket_id, rec.conversation_key, rec.reply_id, rec.channel.value,
-                env.actor.kind.value, rec.author_id, env.occurred_at, env.occurred_at,
+                env.actor.kind.value, rec.author_id, at_s, at_s,
             )  # fmt: skip
-        if row is None:
-            return
-        attachments = len(getattr(rec, "attachments", ()))
+        body = rec.text if self.store_bodies else ""
         batch.rows["messages"].append(
             (
-                env.event_id,
-                type(rec).__name__,
-                *row,
-                attachments,
-                len(rec.text),
-                body,
-                env.tenant_id,
+                env.event_id, type(rec).__name__, *row, len(rec.attachments), len(rec.text),
+                body, env.tenant_id,
             )
-        )
+        )  # fmt: skip
 
-    def _activity(self, batch: Batch, rec: Any, env: r.Envelope, t: TicketState | None) -> None:
+    def _activity(
+        self, batch: Batch, rec: Any, env: r.Envelope, t: TicketState | None, at_s: int
+    ) -> None:
         who, what, detail = "", "", ""
         match rec:
             case r.TicketAssigned():
@@ -348,27 +414,37 @@ class Projection:
         batch.rows["agent_activity"].append(
             (
                 env.event_id, who, what, getattr(rec, "ticket_id", ""), t.channel if t else "",
-                t.priority if t else "", detail, env.occurred_at, env.tenant_id,
+                t.priority if t else "", detail, at_s, env.tenant_id,
             )
         )  # fmt: skip
 
 
-def _agent_of(rec: Any, t: TicketState | None) -> str:
-    for name in ("agent_id", "author_id", "assignee_id", "previous_agent_id"):
-        value = getattr(rec, name, None)
+_MESSAGE_KINDS = frozenset({"ChannelMessageReceived", "CustomerMessageAppended", "AgentReplied"})
+_ACTIVITY_KINDS = frozenset(
+    {
+        "TicketAssigned", "TicketUnassigned", "AgentReplied", "InternalNoteAdded",
+        "TicketStatusChanged", "AgentPresenceChanged",
+    }
+)  # fmt: skip
+
+
+def _agent_of(rec: Any, k: _Kind) -> str:
+    for name in k.agent_fields:
+        value = getattr(rec, name)
         if value:
             return str(value)
-    return t.assignee_id if t else ""
+    return ""
+
+
+def _secs(at: datetime) -> int:
+    """Whole seconds since the epoch of an aware datetime (a ClickHouse DateTime value)."""
+    return int(at.timestamp())
 
 
 def _val(value: Any) -> str:
     if value is None:
         return ""
     return str(value.value) if isinstance(value, Enum) else str(value)
-
-
-def _ms(at: datetime) -> int:
-    return int(at.timestamp() * 1000)
 
 
 def _utc(value: Any) -> Any:

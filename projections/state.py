@@ -3,13 +3,12 @@
 
 The state objects are mutable on purpose: ``evolve_*`` updates them in place (the projector's
 hot path; ``dataclasses.replace`` cost more than everything else together), and each event's
-row is a tuple snapshot taken right after."""
+row is a tuple snapshot taken right after (datetimes as epoch seconds)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from operator import attrgetter
 from typing import Any
 
 from schemas import records as r
@@ -29,8 +28,9 @@ TIMER_COLUMNS = (
 )  # fmt: skip
 
 
-_ticket_row = attrgetter(*TICKET_COLUMNS)
-_timer_row = attrgetter(*TIMER_COLUMNS)
+def _secs(at: datetime | None) -> int | None:
+    """Epoch seconds of an aware datetime (what a ClickHouse DateTime column stores)."""
+    return None if at is None else int(at.timestamp())
 
 
 @dataclass(slots=True)
@@ -57,7 +57,14 @@ class TicketState:
     solved_at: datetime | None
 
     def row(self) -> tuple[Any, ...]:
-        return tuple(_ticket_row(self))
+        """The ``tickets`` row (datetimes as epoch seconds, see ``projections.rows.Batch``)."""
+        return (
+            self.ticket_id, self.version, self.tenant_id, self.customer_id, self.channel,
+            self.priority, self.status, self.group_name, self.assignee_id, self.tags,
+            self.by_customer, self.follow_up_of, self.merged_into, self.escalation_tier,
+            self.reopen_count, self.csat_score, int(self.created_at.timestamp()),
+            int(self.updated_at.timestamp()), _secs(self.first_reply_at), _secs(self.solved_at),
+        )  # fmt: skip
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> TicketState:
@@ -149,7 +156,15 @@ class TimerState:
     updated_at: datetime
 
     def row(self) -> tuple[Any, ...]:
-        return tuple(_timer_row(self))
+        """The ``sla_timers`` row (datetimes as epoch seconds)."""
+        return (
+            self.ticket_id, self.metric, self.instance, self.version, self.tenant_id,
+            self.policy_id, self.priority, self.channel, self.target_seconds,
+            self.business_hours, self.state, int(self.started_at.timestamp()),
+            int(self.due_at.timestamp()), self.business_elapsed_seconds,
+            self.calendar_elapsed_seconds, self.breached, self.fulfilled,
+            _secs(self.breached_at), _secs(self.fulfilled_at), int(self.updated_at.timestamp()),
+        )  # fmt: skip
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> TimerState:

@@ -1,0 +1,108 @@
+"""The ``payload`` column: an event's own fields (not the envelope) as compact JSON.
+
+Free text (personal data) is left out unless bodies may be stored; reply tokens never go in.
+One encoder function per record type is generated on first use from the dataclass's field
+types (strings and enums through the C string escaper, ints, bools, datetimes as ISO 8601 UTC,
+anything else through :mod:`json`): the projector's hot path, about 5x faster than building a
+dict and calling ``json.dumps`` with a ``default`` hook for every event. The output is the same
+string ``json.dumps(..., separators=(",", ":"), ensure_ascii=False)`` gives (tested).
+"""
+
+from __future__ import annotations
+
+import json
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import fields, is_dataclass
+from datetime import UTC, datetime
+from json.encoder import encode_basestring  # the C escaper when available
+from typing import Any
+
+# Free text (personal data) kept out of `payload` unless bodies may be stored; secrets never.
+PII_FIELDS = frozenset({"text", "comment", "subject", "customer_display_name", "display_name"})
+SECRET_FIELDS = frozenset({"reply_context", "envelope"})
+
+
+def _default(value: Any) -> Any:
+    """JSON for what json does not know: datetimes, bytes, nested records (enums are str)."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in fields(value)}
+    raise TypeError(f"cannot put {type(value).__name__} in an event payload")
+
+
+_generic = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_default).encode
+
+
+def reference_payload_json(record: Any, *, store_bodies: bool) -> str:
+    """The payload built the plain way (a dict through ``json``): the specification the
+    generated encoders are tested against."""
+    out = {
+        f.name: getattr(record, f.name)
+        for f in fields(record)
+        if f.name not in SECRET_FIELDS and (store_bodies or f.name not in PII_FIELDS)
+    }
+    return _generic(out)
+
+
+def _iso(value: datetime) -> str:
+    return '"' + value.astimezone(UTC).isoformat() + '"'
+
+
+def _value_code(expr: str, tp: Any) -> str:
+    """Python source that turns ``expr`` (a value of type ``tp``) into its JSON text."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1 and len(typing.get_args(tp)) == 2:
+            return f'("null" if {expr} is None else {_value_code(expr, args[0])})'
+        return f"_generic({expr})"
+    if tp is bool:
+        return f'("true" if {expr} else "false")'
+    if isinstance(tp, type) and issubclass(tp, str):  # str and the StrEnums
+        return f"_s({expr})"
+    if tp is int:
+        return f"_int({expr})"
+    if tp is datetime:
+        return f"_iso({expr})"
+    return f"_generic({expr})"
+
+
+def _compile(cls: type, store_bodies: bool) -> Callable[[Any], str]:
+    hints = typing.get_type_hints(cls)
+    parts: list[str] = []
+    for f in fields(cls):
+        if f.name in SECRET_FIELDS or (not store_bodies and f.name in PII_FIELDS):
+            continue
+        key = json.dumps(f.name) + ":"
+        sep = "," if parts else ""
+        parts.append(f"{sep}{key}' + {_value_code('rec.' + f.name, hints[f.name])} + '")
+    body = "'{" + "".join(parts) + "}'"
+    source = f"def encode(rec):\n    return {body}\n"
+    namespace: dict[str, Any] = {
+        "_s": encode_basestring, "_int": int.__repr__, "_iso": _iso, "_generic": _generic,
+    }  # fmt: skip
+    exec(compile(source, f"<payload encoder {cls.__name__}>", "exec"), namespace)
+    fn: Callable[[Any], str] = namespace["encode"]
+    return fn
+
+
+_ENCODERS: dict[tuple[type, bool], Callable[[Any], str]] = {}
+
+
+def encoder_for(cls: type, *, store_bodies: bool) -> Callable[[Any], str]:
+    """The payload encoder of record class ``cls`` (generated once, then cached)."""
+    key = (cls, store_bodies)
+    fn = _ENCODERS.get(key)
+    if fn is None:
+        fn = _ENCODERS[key] = _compile(cls, store_bodies)
+    return fn
+
+
+def payload_json(record: Any, *, store_bodies: bool) -> str:
+    """The record's own fields (not the envelope) as JSON; free text only with ``store_bodies``."""
+    return encoder_for(type(record), store_bodies=store_bodies)(record)
