@@ -126,6 +126,15 @@ def check_report(rows: ReportRows, expected: Expected | None) -> tuple[Check, ..
                 "; ".join(diff),
             )
         )
+        received = dict(rows.messages_by_type).get("ChannelMessageReceived", 0)
+        checks.append(
+            Check(
+                "customer messages: sent by the simulator = received by the gateway",
+                str(expected.messages),
+                str(received),
+                expected.messages == received,
+            )
+        )
         want_breaches = _nonzero(dict(expected.breaches))
         diff = sorted(
             f"{m}/{p}: simulator {want_breaches.get((m, p), 0)}, "
@@ -194,15 +203,15 @@ def build_report(
         BreachLine(m, p, reported.get((m, p), 0), want.get((m, p), 0) if expected else None)
         for m, p in sorted(cells, key=lambda c: _cell_key(*c))
     )
-    directions = dict(rows.messages_by_direction)
+    by_type = dict(rows.messages_by_type)
     return Report(
         title=title,
         generated_at=generated_at,
         start=start,
         end=end,
         tickets_by_channel=tuple(sorted(rows.tickets_by_channel)),
-        messages_inbound=directions.get("inbound", 0),
-        messages_outbound=directions.get("outbound", 0),
+        messages_inbound=by_type.get("ChannelMessageReceived", 0),
+        messages_outbound=by_type.get("AgentReplied", 0),
         sla=sla,
         first_reply=tuple(FirstReplyLine(*r) for r in sorted(rows.first_reply)),
         breaches=breaches,

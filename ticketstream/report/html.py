@@ -155,8 +155,8 @@ def render_html(report: Report) -> str:
         f"<title>{escape(r.title)}</title><style>{CSS}</style></head><body>",
         f"<h1>{escape(r.title)}</h1>",
         f'<p class="sub">{escape(when)} · generated {r.generated_at:%Y-%m-%d %H:%M:%S} UTC · '
-        f"{r.tickets:,} tickets · {r.messages_inbound:,} inbound / {r.messages_outbound:,} "
-        f"outbound messages · {r.breaches_total:,} SLA breaches</p>",
+        f"{r.tickets:,} tickets · {r.messages_inbound:,} customer messages · {r.messages_outbound:,} "
+        f"replies · {r.breaches_total:,} SLA breaches</p>",
         f'<div class="banner {"ok" if r.ok else "bad"}" id="verdict">'
         + ("All checks passed" if r.ok else "Checks failed: the numbers do not agree")
         + "</div>",

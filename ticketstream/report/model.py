@@ -31,7 +31,7 @@ class ReportRows:
 
     tickets_by_channel: tuple[tuple[str, int], ...]  # (channel, tickets) from tickets FINAL
     tickets_opened_events: int  # distinct ticket ids of TicketOpened events (direct check)
-    messages_by_direction: tuple[tuple[str, int], ...]  # (inbound|outbound, messages)
+    messages_by_type: tuple[tuple[str, int], ...]  # (event type, distinct messages)
     # (metric, priority, timers, achieved, breached, still open) from sla_timers FINAL
     sla: tuple[tuple[str, str, int, int, int, int], ...]
     first_reply: tuple[tuple[str, int, int, int], ...]  # (channel, tickets, p50 s, p90 s)
@@ -112,8 +112,8 @@ class Report:
     start: datetime | None
     end: datetime | None
     tickets_by_channel: tuple[tuple[str, int], ...]
-    messages_inbound: int
-    messages_outbound: int
+    messages_inbound: int  # customer messages the gateway received (ChannelMessageReceived)
+    messages_outbound: int  # agent and bot replies (AgentReplied)
     sla: tuple[SlaLine, ...]
     first_reply: tuple[FirstReplyLine, ...]
     breaches: tuple[BreachLine, ...]

@@ -31,11 +31,13 @@ FROM events
 WHERE event_type = 'TicketOpened'
 """
 
-MESSAGES_BY_DIRECTION = """
-SELECT toString(direction) AS direction, count() AS messages
+# One row per message event: ChannelMessageReceived (what the gateway accepted), its copy on
+# the ticket (CustomerMessageAppended), AgentReplied (outbound).
+MESSAGES_BY_TYPE = """
+SELECT event_type, count() AS messages
 FROM messages FINAL
-GROUP BY direction
-ORDER BY direction
+GROUP BY event_type
+ORDER BY event_type
 """
 
 # Every timer (ticket × metric × instance) once: achieved = fulfilled in time; breached = missed
@@ -83,9 +85,7 @@ def fetch(engine: Engine) -> ReportRows:
     return ReportRows(
         tickets_by_channel=tuple((str(c), int(n)) for c, n in _rows(engine, TICKETS_BY_CHANNEL)),
         tickets_opened_events=int(opened[0][0]) if opened else 0,
-        messages_by_direction=tuple(
-            (str(d), int(n)) for d, n in _rows(engine, MESSAGES_BY_DIRECTION)
-        ),
+        messages_by_type=tuple((str(t), int(n)) for t, n in _rows(engine, MESSAGES_BY_TYPE)),
         sla=tuple(
             (str(m), str(p), int(t), int(a), int(b), int(o))
             for m, p, t, a, b, o in _rows(engine, SLA_BY_METRIC_PRIORITY)

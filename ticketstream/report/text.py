@@ -49,8 +49,8 @@ def render_text(report: Report) -> str:
     out: list[str] = [report.title, "=" * len(report.title)]
     out.append(
         f"simulated {_when(report.start)} → {_when(report.end)}; "
-        f"{report.tickets:,} tickets, {report.messages_inbound:,} inbound and "
-        f"{report.messages_outbound:,} outbound messages, {report.breaches_total:,} SLA breaches"
+        f"{report.tickets:,} tickets, {report.messages_inbound:,} customer messages, "
+        f"{report.messages_outbound:,} replies, {report.breaches_total:,} SLA breaches"
     )
     out += ["", "Tickets by channel"]
     out += _table(("channel", "tickets"), [(c, f"{n:,}") for c, n in report.tickets_by_channel])

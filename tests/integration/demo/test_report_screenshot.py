@@ -40,7 +40,7 @@ def _rows() -> ReportRows:
     return ReportRows(
         tickets_by_channel=(("line", 60), ("whatsapp", 40), ("wechat", 20)),
         tickets_opened_events=120,
-        messages_by_direction=(("inbound", 300), ("outbound", 200)),
+        messages_by_type=(("AgentReplied", 200), ("ChannelMessageReceived", 300)),
         sla=(
             ("first_reply_time", "urgent", 10, 8, 2, 0),
             ("first_reply_time", "normal", 80, 70, 6, 4),

@@ -23,7 +23,11 @@ def ms(hours: float) -> int:
 ROWS = ReportRows(
     tickets_by_channel=(("line", 3), ("email", 1)),
     tickets_opened_events=4,
-    messages_by_direction=(("inbound", 9), ("outbound", 5)),
+    messages_by_type=(
+        ("AgentReplied", 5),
+        ("ChannelMessageReceived", 9),
+        ("CustomerMessageAppended", 9),
+    ),
     sla=(
         ("next_reply_time", "urgent", 2, 1, 1, 0),
         ("first_reply_time", "normal", 3, 1, 1, 1),
@@ -88,7 +92,7 @@ def test_report_orders_sla_by_metric_then_priority_and_computes_achievement() ->
 
 def test_all_checks_pass_when_clickhouse_agrees_with_the_ground_truth() -> None:
     r = build_report(ROWS, expected(), generated_at=T0)
-    assert [c.ok for c in r.checks] == [True] * 5
+    assert [c.ok for c in r.checks] == [True] * 6
     assert r.ok
 
 
@@ -105,6 +109,13 @@ def test_a_lost_ticket_fails_the_ticket_checks_and_names_the_channel() -> None:
         "line: sent 4, in ClickHouse 3"
     )
     assert not r.ok
+
+
+def test_a_message_the_gateway_never_recorded_fails_the_message_check() -> None:
+    r = build_report(ROWS, expected(messages=10), generated_at=T0)
+    (bad,) = [c for c in r.checks if not c.ok]
+    assert bad.name == "customer messages: sent by the simulator = received by the gateway"
+    assert (bad.expected, bad.actual) == ("10", "9")
 
 
 def test_breach_disagreement_is_reported_per_metric_and_priority() -> None:
@@ -149,7 +160,7 @@ def test_without_ground_truth_the_window_comes_from_the_events() -> None:
 def test_callers_checks_come_first_and_count() -> None:
     mine = Check("pipeline caught up", "0", "above 0 after 300 s", False)
     r = build_report(ROWS, expected(), generated_at=T0, checks=[mine])
-    assert r.checks[0] == mine and len(r.checks) == 6
+    assert r.checks[0] == mine and len(r.checks) == 7
     assert not r.ok
 
 

@@ -38,10 +38,14 @@ def test_tickets_per_channel_and_opened_events(rows: ReportRows) -> None:
     assert rows.tickets_opened_events == 5
 
 
-def test_messages_by_direction_count_a_re_emitted_reply_once(rows: ReportRows) -> None:
-    # inbound: the gateway message and T3's appended message; outbound: the bot's and four
-    # agent replies (T1's reply was re-emitted upstream with the same id).
-    assert rows.messages_by_direction == (("inbound", 2), ("outbound", 5))
+def test_messages_by_type_count_a_re_emitted_reply_once(rows: ReportRows) -> None:
+    # the gateway message, T3's appended message, the bot's and four agent replies (T1's reply
+    # was re-emitted upstream with the same id)
+    assert rows.messages_by_type == (
+        ("AgentReplied", 5),
+        ("ChannelMessageReceived", 1),
+        ("CustomerMessageAppended", 1),
+    )
 
 
 def test_sla_per_metric_and_priority(rows: ReportRows) -> None:
