@@ -12,6 +12,7 @@ default way still load.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import functools
 import io
 import operator
@@ -24,8 +25,13 @@ def _reduce_dataclass(cls: type, values: Callable[[Any], Any], obj: Any) -> tupl
     return cls, values(obj)
 
 
+def _reduce_enum(member: enum.Enum) -> tuple[Any, ...]:
+    # by name through getattr (a C call) instead of pickle's default EnumType(value) lookup
+    return getattr, (type(member), member.name)
+
+
 def _fast_reducers() -> dict[type, Any]:
-    """Reducers for the dataclasses kept in tables: records and the domain states."""
+    """Reducers for the dataclasses and enums kept in tables: records and the domain states."""
     import streams.domain.threading as threading_domain
     import streams.domain.tickets.state as ticket_state
     from schemas import records
@@ -36,7 +42,11 @@ def _fast_reducers() -> dict[type, Any]:
         for c in vars(module).values()
         if isinstance(c, type) and dataclasses.is_dataclass(c)
     ]
-    table: dict[type, Any] = {}
+    table: dict[type, Any] = {
+        c: _reduce_enum
+        for c in vars(records).values()
+        if isinstance(c, type) and issubclass(c, enum.Enum) and c is not enum.Enum
+    }
     for cls in classes:
         names = [f.name for f in dataclasses.fields(cls)]
         if not names or any(not f.init for f in dataclasses.fields(cls)):
