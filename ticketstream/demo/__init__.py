@@ -71,6 +71,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--keep-running", action="store_true", help="keep the services up after the report"
     )
     p.add_argument("--down", action="store_true", help="stop the demo's stack and exit")
+    p.add_argument(
+        "--report-only",
+        action="store_true",
+        help="rebuild the latest run's report from the demo stack (still up) and its ground truth",
+    )
     p.add_argument("--smoke", action="store_true", help="run the smoke pipeline on the dev stack")
     p.add_argument("--records", type=int, default=200, help="--smoke: records to send")
     p.set_defaults(func=_main)
@@ -85,4 +90,6 @@ def _main(args: argparse.Namespace) -> int:
 
     if args.down:
         return run.down(args)
+    if args.report_only:
+        return run.report_only(args)
     return run.run_demo(args)

@@ -530,6 +530,51 @@ def _run(
     return 0 if report.ok else 1
 
 
+def report_only(args: argparse.Namespace, out: Callable[[str], None] = print) -> int:
+    """Rebuild the latest run's report from the demo stack's ClickHouse and that run's saved
+    ground truth (the stack must still be up); same checks, same exit status."""
+    from types import SimpleNamespace
+
+    from projections.service import open_engine
+
+    root = Path(args.dir)
+    stack = previous_stack(root)
+    runs = sorted(root.glob("run-*"))  # the latest run is the one on the current stack
+    if stack is None or not runs:
+        out("ticketstream demo: no demo run to report on; run the demo first")
+        return 1
+    run_dir = runs[-1]
+    if not (run_dir / "ground-truth.json").exists():
+        out(f"ticketstream demo: the latest run ({run_dir}) has no ground truth: it did not finish")
+        return 1
+    data = json.loads((run_dir / "ground-truth.json").read_text())
+    data["sim_start"] = datetime.fromisoformat(data["sim_start"])
+    data["sim_end"] = datetime.fromisoformat(data["sim_end"])
+    settings = stack.settings
+    engine = open_engine(settings, settings.clickhouse_database)
+    try:
+        rows = fetch(engine)
+    except Exception as exc:  # any driver error: the stack is down or the database is gone
+        out(f"ticketstream demo: cannot read the demo's ClickHouse ({exc}); is its stack up?")
+        return 1
+    finally:
+        engine.close()
+    report = build_report(
+        rows,
+        expected_of(SimpleNamespace(**data)),
+        generated_at=datetime.now(UTC),
+        endpoints=endpoints_of(settings, [settings.worker_web_port]),
+        notes=[f"re-rendered from {run_dir} (ticketstream demo --report-only)"],
+    )
+    text = render_text(report)
+    (run_dir / "report.txt").write_text(text)
+    (run_dir / "report.html").write_text(render_html(report))
+    shutil.copyfile(run_dir / "report.html", root / "report.html")
+    out(text)
+    out(f"Report: {run_dir / 'report.html'}")
+    return 0 if report.ok else 1
+
+
 def down(args: argparse.Namespace, out: Callable[[str], None] = print) -> int:
     """Stop the demo's stack (only the processes in its pid files)."""
     old = previous_stack(Path(args.dir))
