@@ -44,10 +44,11 @@ class SimConfig:
     configure_sla_policy: bool = True  # send UpdateSlaPolicies with the simulation's policy
     produce_sla_ticks: bool = True  # drive the SLA engine's simulated clock
     agent_presence: bool = False  # SetAgentPresence at shift changes (see docs of the driver)
-    confirm_timeout_seconds: float = 60.0  # wall seconds to wait for a command's ticket event
-    # Released actions not yet confirmed before the simulated clock pauses: keeps the pipeline's
-    # lag (and so every confirmation) well inside confirm_timeout_seconds when it cannot keep up.
-    max_backlog: int = 2000
+    confirm_timeout_seconds: float = 300.0  # wall seconds to wait for an action's ticket event
+    # Released actions not yet confirmed before the simulated clock pauses. Enough to keep the
+    # workers busy; small enough that their queue (latency ≈ backlog / throughput, Little's
+    # law) stays far inside confirm_timeout_seconds when they cannot keep up.
+    max_backlog: int = 500
     channels: tuple[Channel, ...] = ()  # restrict to these channels (empty = all)
     # Mixed into customer and message ids only (not the model): rerun the same seed on a
     # stack that has seen it without the gateway dropping it all as redeliveries.

@@ -67,12 +67,57 @@ class DriverError(SimulationError):
 
 
 @dataclass
+class _Record:
+    """What the pipeline accepted for one ticket (simulated instants): the ground truth is
+    computed from this, not from the plan, so a refused request cannot skew it."""
+
+    sim_id: str
+    channel: str
+    priority: str
+    opened_at: datetime | None = None
+    first_reply_at: datetime | None = None
+    solves: list[datetime] = field(default_factory=list)
+    reopens: list[datetime] = field(default_factory=list)
+
+    def accepted(self, action: Action) -> None:
+        if action.kind == "message":
+            if self.opened_at is None:
+                self.opened_at = action.at
+            elif self.solves and (not self.reopens or self.reopens[-1] < self.solves[-1]):
+                self.reopens.append(action.at)
+        elif action.kind == "reply" and self.first_reply_at is None:
+            self.first_reply_at = action.at
+        elif action.kind == "solve":
+            self.solves.append(action.at)
+
+    def rejected(self, action: Action) -> None:
+        """The ticket refused an accepted command: it did not happen."""
+        if action.kind == "reply" and self.first_reply_at == action.at:
+            self.first_reply_at = None
+        elif action.kind == "solve" and self.solves and self.solves[-1] == action.at:
+            self.solves.pop()
+
+    def timeline(self, ticket_id: str) -> TicketTimeline:
+        assert self.opened_at is not None
+        return TicketTimeline(
+            ticket_id,
+            self.channel,
+            self.priority,
+            self.opened_at,
+            self.first_reply_at,
+            tuple(self.solves),
+            tuple(self.reopens),
+        )
+
+
+@dataclass
 class _Run:
     """One ticket in flight."""
 
     ticket: SimTicket
     who: Identity
     tag: str
+    record: _Record
     ticket_id: str | None = None
     queue: deque[tuple[int, Action]] = field(default_factory=deque)
     inflight: tuple[int, Action] | None = None
@@ -80,6 +125,7 @@ class _Run:
     message_key: str | None = None  # of the customer message in flight
     sent_wall: float = 0.0
     remaining: int = 0  # actions not yet confirmed
+    failed: bool = False  # its first message was refused: it has no ticket to act on
 
 
 def timeline_of(ticket: SimTicket, end: datetime) -> TicketTimeline:
@@ -120,7 +166,7 @@ class Driver:
             config.compression,
             policy_yaml(),
         )
-        self.timelines: list[TicketTimeline] = []
+        self.records: list[_Record] = []
         self.runs_by_conv: dict[tuple[str, str], _Run] = {}
         self.runs_by_ticket: dict[str, _Run] = {}
         self.sim_to_ticket: dict[str, str] = {}
@@ -140,6 +186,7 @@ class Driver:
         self.rejections: dict[str, int] = {}
         self.awaiting: dict[int, deque[tuple[int, int]]] = {}  # partition → (offset, seq)
         self.barrier_on = bool(endpoints.streams_group)
+        self.held: dict[int, tuple[float, _Run]] = {}  # runs waiting for their TicketOpened
         self._last_sweep = 0.0
 
     # ------------------------------------------------------------------ clock
@@ -249,7 +296,7 @@ class Driver:
             done,
             min(now, self.cfg.end).isoformat(),
             {
-                "tickets": len(self.timelines),
+                "tickets": len(self.records),
                 "messages": self.truth.messages_sent,
                 "commands": sum(self.truth.commands_sent.values()),
                 "backlog": self.backlog,
@@ -259,13 +306,14 @@ class Driver:
 
     # ------------------------------------------------------------------ tickets
     def _admit(self, ticket: SimTicket) -> None:
-        self.timelines.append(timeline_of(ticket, self.cfg.end))
         tag = f"{ticket.customer}{self.cfg.seed:x}{ticket.index:x}"
         if self.cfg.run_tag:
             tag = f"{self.cfg.run_tag}{tag}"
         customer = ticket.customer if not self.cfg.run_tag else tag[:16]
         who = identity(ticket.channel, customer, NAMES[ticket.index % len(NAMES)])
-        run = _Run(ticket, who, tag)
+        record = _Record(ticket.sim_id, ticket.channel.value, ticket.priority.value)
+        self.records.append(record)
+        run = _Run(ticket, who, tag, record)
         self.runs_by_conv[(ticket.channel.value, who.conversation)] = run
         for index, action in enumerate(ticket.actions):
             if action.at >= self.cfg.end:
@@ -278,6 +326,11 @@ class Driver:
     def _pump(self, run: _Run) -> None:
         if run.inflight is not None or not run.queue:
             return
+        if run.ticket_id is None and not run.failed and run.queue[0][1].kind != "message":
+            # Its ticket is not open yet (slow pipeline): TicketOpened pumps it again.
+            self.held.setdefault(id(run), (time.monotonic(), run))
+            return
+        self.held.pop(id(run), None)
         seq, action = run.queue.popleft()
         run.inflight = (seq, action)
         run.sent_wall = time.monotonic()
@@ -371,6 +424,13 @@ class Driver:
                         limit,
                     )
                     self._confirm(run)
+            for since, run in list(self.held.values()):
+                if now - since > limit:  # accepted by the gateway, yet never opened: lost
+                    self.truth.tickets_never_opened += 1
+                    log.warning("%s: no TicketOpened within %.0f s", run.ticket.sim_id, limit)
+                    run.failed = True
+                    self.held.pop(id(run), None)
+                    self._pump(run)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
@@ -398,10 +458,13 @@ class Driver:
             url = self.ep.gateway_url.rstrip("/") + hook.path
             status = await self._post(url, hook.body, hook.headers, hook.query, t.channel.value)
             if status in OK_STATUSES:
+                run.record.accepted(action)
                 self.truth.messages_sent += 1
                 ch = t.channel.value
                 self.truth.messages_by_channel[ch] = self.truth.messages_by_channel.get(ch, 0) + 1
                 return True
+            if action.n == 1:
+                run.failed = True
             return False
         ticket_id = run.ticket_id
         if ticket_id is None:
@@ -433,6 +496,7 @@ class Driver:
             raise DriverError(f"unknown action kind {action.kind!r}")
         ok = await self._command(body)
         if ok:
+            run.record.accepted(action)
             if action.kind == "reply":
                 self.truth.agent_replies += 1
             elif action.kind == "escalate":
@@ -589,6 +653,7 @@ class Driver:
                 run.ticket_id = ev.ticket_id
                 self.runs_by_ticket[ev.ticket_id] = run
                 self.sim_to_ticket[run.ticket.sim_id] = ev.ticket_id
+                self._pump(run)  # commands held back while the ticket did not exist
             return
         if isinstance(ev, CustomerMessageAppended):
             run = self.runs_by_ticket.get(ev.ticket_id)
@@ -602,6 +667,8 @@ class Driver:
             run = self.waits.get(ev.command_id)
             key = f"{ev.command_type} {ev.reason_code}"
             if run is not None:
+                if run.inflight is not None:
+                    run.record.rejected(run.inflight[1])
                 self.rejections[key] = self.rejections.get(key, 0) + 1
                 log.warning("%s rejected: %s", ev.command_type, ev.message)
                 self._confirm(run, position)
@@ -650,23 +717,16 @@ class Driver:
     # ------------------------------------------------------------------ truth
     def _finish(self) -> None:
         timelines = [
-            TicketTimeline(
-                self.sim_to_ticket.get(t.ticket_id, t.ticket_id),
-                t.channel,
-                t.priority,
-                t.opened_at,
-                t.first_reply_at,
-                t.solves,
-                t.reopens,
-            )
-            for t in self.timelines
+            r.timeline(self.sim_to_ticket.get(r.sim_id, r.sim_id))
+            for r in self.records
+            if r.opened_at is not None  # its first message was refused: never sent
         ]
         compute(self.truth, timelines)
         self.truth.reopens = sum(len(t.reopens) for t in timelines)
         self.truth.csat_count = len(self.csat)
         self.truth.csat_mean = round(sum(self.csat) / len(self.csat), 3) if self.csat else None
         self.truth.rejections = dict(sorted(self.rejections.items()))
-        self.truth.tickets_unobserved = len(self.timelines) - len(self.sim_to_ticket)
+        self.truth.tickets_unobserved = len(timelines) - len(self.sim_to_ticket)
 
 
 class _Ticker:

@@ -130,6 +130,7 @@ class GroundTruth:
     unconfirmed: int = 0  # actions whose ticket event did not show within the timeout
     rejections: dict[str, int] = field(default_factory=dict)  # "<command> <reason>" → count
     tickets_unobserved: int = 0  # tickets whose TicketOpened the driver never saw
+    tickets_never_opened: int = 0  # … although the gateway accepted their first message
     wall_seconds: float = 0.0
     paused_seconds: float = 0.0  # wall seconds the simulated clock waited for the pipeline
     effective_compression: float = 0.0  # simulated span / wall seconds of the whole run

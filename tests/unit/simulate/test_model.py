@@ -134,3 +134,28 @@ def test_config_refuses_what_cannot_work() -> None:
     assert SimConfig(start=datetime(2026, 11, 16, tzinfo=UTC)).end == datetime(
         2026, 11, 17, tzinfo=UTC
     )
+
+
+def test_what_the_driver_records_as_accepted_equals_the_plans_timeline() -> None:
+    from ticketstream.simulate.driver import _Record
+
+    config = SimConfig(days=0.5, seed=9)
+    for t in Model(config).tickets():
+        record = _Record(t.sim_id, t.channel.value, t.priority.value)
+        for a in t.actions:
+            if a.at < config.end:
+                record.accepted(a)
+        assert record.timeline(t.sim_id) == timeline_of(t, config.end)
+
+
+def test_a_refused_solve_did_not_happen() -> None:
+    from ticketstream.simulate.driver import _Record
+
+    ticket = next(t for t in Model(SimConfig(days=1, seed=5)).tickets() if "solve" in
+                  [a.kind for a in t.actions])  # fmt: skip
+    record = _Record(ticket.sim_id, "line", "normal")
+    for a in ticket.actions:
+        record.accepted(a)
+        if a.kind == "solve":
+            record.rejected(a)
+    assert record.timeline("T-1").solves == ()
