@@ -123,7 +123,7 @@ class Load(threading.Thread):
 
 
 def _retries() -> float:
-    return sum(metrics.RETRIES.labels(s)._value.get() for s in ("insert", "load_state"))
+    return float(sum(metrics.RETRIES.labels(s)._value.get() for s in ("insert", "load_state")))
 
 
 def test_clickhouse_stopped_60_s_under_load_loses_and_duplicates_nothing(
