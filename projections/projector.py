@@ -146,8 +146,9 @@ class Projector:
         """Close the pending batch: project it and hand it to the writer thread (at most one
         batch in flight: this waits for the previous one, then commits its offsets).
 
-        SLA events of tickets not seen yet stay pending (with the rest of their partition) for
-        up to ``max_defer_seconds`` unless ``force``; their partitions are committed up to them.
+        SLA events of tickets not seen yet stay pending (with later SLA events of the same
+        ticket) for up to ``max_defer_seconds`` unless ``force``; their partitions are committed
+        up to the first of them.
         Call :meth:`finish` to also wait for the last write and its commit."""
         if self._first_at is None:
             return
@@ -209,31 +210,33 @@ class Projector:
         self, pending: list[tuple[Any, Source]], *, force: bool
     ) -> tuple[list[tuple[Any, Source]], list[tuple[Any, Source]]]:
         """Ticket events first (stable, so each partition keeps its order), then the rest;
-        split off SLA events whose ticket is unknown, with what follows them in their partition."""
+        split off SLA events whose ticket is unknown, with the later SLA events of the same
+        ticket (a timer's facts apply in order). SLA events of other tickets behind them go
+        ahead: the partition's commit stays at the first deferred one, and a replay from there
+        drops what was already projected (timer versions)."""
         first = [it for it in pending if type(it[0]) in _TICKET_TYPES]
         in_batch = {rec.ticket_id for rec, _ in first}
         ranked = first + [it for it in pending if type(it[0]) not in _TICKET_TYPES]
         ready: list[tuple[Any, Source]] = []
         deferred: list[tuple[Any, Source]] = []
-        blocked: set[tuple[str, int]] = set()
+        blocked: set[str] = set()  # tickets with a deferred SLA event
+        released: set[str] = set()  # tickets whose SLA events waited long enough
         since = self._deferred_since
         knows = self.projection.knows_ticket
         now = self.clock()
         for item in ranked:
             rec, src = item
-            if blocked and (src.topic, src.partition) in blocked:
-                deferred.append(item)
-                continue
-            if (
-                not force
-                and type(rec) in _TIMER_TYPES
-                and rec.ticket_id not in in_batch
-                and not knows(rec.ticket_id)
-                and now - since.setdefault(src, now) < self.config.max_defer_seconds
-            ):
-                blocked.add((src.topic, src.partition))
-                deferred.append(item)
-                continue
+            if type(rec) in _TIMER_TYPES:
+                tid = rec.ticket_id
+                if blocked and tid in blocked:
+                    deferred.append(item)
+                    continue
+                if not force and tid not in in_batch and tid not in released and not knows(tid):
+                    if now - since.setdefault(src, now) < self.config.max_defer_seconds:
+                        blocked.add(tid)
+                        deferred.append(item)
+                        continue
+                    released.add(tid)
             if since:
                 since.pop(src, None)
             ready.append(item)

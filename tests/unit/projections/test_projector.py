@@ -159,3 +159,47 @@ def test_sla_event_of_an_unseen_ticket_waits_for_the_ticket_and_holds_its_partit
     rows = engine.execute("SELECT event_type, channel FROM p.events FINAL ORDER BY event_type")
     assert rows == [("SlaTimerStarted", "email"), ("TicketOpened", "email")]
     assert consumer.commits[-1] == {TP("sla", 0): 1, TP("tickets", 0): 1}
+
+
+def test_sla_events_of_other_tickets_go_ahead_of_a_deferred_one(engine: ChdbEngine) -> None:
+    stream = known_stream()
+    t1_opened, t1_started = stream[2], stream[3]  # T1 TicketOpened, T1 SlaTimerStarted
+    t2_opened = next(
+        x for x in stream if type(x).__name__ == "TicketOpened" and x.ticket_id == "T2"
+    )
+    t2_started = next(
+        x for x in stream if type(x).__name__ == "SlaTimerStarted" and x.ticket_id == "T2"
+    )
+    p, consumer, _producer, clock = make(engine, max_defer_seconds=5.0)
+    consumer.queue.append(msgs("tickets", [t2_opened]))
+    consumer.queue.append(msgs("sla", [t1_started, t2_started]))
+    p.poll_once()
+    p.poll_once()
+    clock.now = 1.0
+    p.poll_once()  # T1's SLA event waits for T1; T2's, behind it in the partition, does not
+    rows = engine.execute("SELECT event_type, ticket_id FROM p.events FINAL ORDER BY event_type")
+    assert rows == [("SlaTimerStarted", "T2"), ("TicketOpened", "T2")]
+    assert consumer.commits == [{TP("sla", 0): 0, TP("tickets", 0): 1}]  # held at T1's event
+    consumer.queue.append(msgs("tickets", [t1_opened], start=1))
+    p.poll_once()
+    clock.now = 2.0
+    p.poll_once()
+    assert engine.execute("SELECT count() FROM p.events FINAL") == [(4,)]
+    assert consumer.commits[-1] == {TP("sla", 0): 2, TP("tickets", 0): 2}
+
+
+def test_an_sla_event_whose_ticket_never_comes_is_projected_after_max_defer_seconds(
+    engine: ChdbEngine,
+) -> None:
+    started = known_stream()[3]  # T1 SlaTimerStarted, T1 never opened here
+    p, consumer, _producer, clock = make(engine, max_defer_seconds=5.0)
+    consumer.queue.append(msgs("sla", [started]))
+    p.poll_once()
+    for now in (1.0, 2.0, 4.0):
+        clock.now = now
+        p.poll_once()
+    assert engine.execute("SELECT count() FROM p.events") == [(0,)]
+    clock.now = 7.0
+    p.poll_once()
+    assert engine.execute("SELECT event_type, channel FROM p.events") == [("SlaTimerStarted", "")]
+    assert consumer.commits[-1] == {TP("sla", 0): 1}
