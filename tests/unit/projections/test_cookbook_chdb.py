@@ -64,3 +64,22 @@ def test_first_reply_seconds_is_on_the_first_human_reply_only(engine: ChdbEngine
         "WHERE first_reply_seconds >= 0 ORDER BY ticket_id"
     )
     assert rows == [("T1", 1800), ("T2", 3600), ("T3", 1800), ("T5", 120)]
+
+
+def test_cookbook_answers_hold_with_every_row_stored_twice_and_no_merges() -> None:
+    """What a crash between insert and commit leaves (each row written again), read before
+    ClickHouse merges anything: every answer is still the hand-computed one."""
+    eng = ChdbEngine()
+    migrate(eng, "twice")
+    for table in (*TABLES, "rollup_hourly"):
+        eng.execute(f"SYSTEM STOP MERGES twice.{table}")
+    proj = Projection(eng, "twice")
+    items = [(rec, Source("t", 0, i)) for i, rec in enumerate(known_stream())]
+    batch = proj.project(items, NOW)
+    for _ in range(2):
+        for table in TABLES:
+            eng.insert(f"twice.{table}", TABLE_COLUMNS[table], batch.columnar(table))
+    eng.execute("USE twice")
+    assert eng.execute("SELECT count() FROM events") == [(2 * DISTINCT_EVENTS,)]
+    for name, sql in sorted(cookbook.queries().items()):
+        assert norm_rows(eng.execute(sql)) == EXPECTED[name], name
