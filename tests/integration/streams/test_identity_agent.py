@@ -63,7 +63,7 @@ class Events:
         self.consumer.seek_to_beginning(*parts)
         self.seen: list[object] = []
 
-    def until(self, done: Callable[[list[object]], bool], timeout: float = 30.0) -> list[object]:
+    def until(self, done: Callable[[list[object]], bool], timeout: float = 90.0) -> list[object]:
         deadline = time.monotonic() + timeout
         while not done(self.seen):
             assert time.monotonic() < deadline, f"gave up waiting; read {self.seen}"

@@ -23,7 +23,7 @@ class Assigned:
         self.consumer.seek_to_beginning(*parts)
         self.seen: list[TicketAssigned] = []
 
-    def until(self, n: int, timeout: float = 45.0) -> list[TicketAssigned]:
+    def until(self, n: int, timeout: float = 90.0) -> list[TicketAssigned]:
         deadline = time.monotonic() + timeout
         while len(self.seen) < n:
             assert time.monotonic() < deadline, f"only {len(self.seen)} assignments: {self.seen}"
