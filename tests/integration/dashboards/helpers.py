@@ -31,6 +31,21 @@ def promql(base: str, query: str) -> list[Any]:
     return result
 
 
+def wait_topics_visible(bootstrap: str, topics: list[str], timeout: float = 30) -> None:
+    """Wait until a fresh client sees every topic's metadata: a consumer group that subscribes
+    earlier can be assigned only some of them, and stays so for minutes."""
+    from kafka import KafkaConsumer
+
+    probe = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        deadline = time.monotonic() + timeout
+        while not set(topics) <= probe.topics():
+            assert time.monotonic() < deadline, f"topics not visible after {timeout} s: {topics}"
+            time.sleep(0.2)
+    finally:
+        probe.close()
+
+
 def write_target(stack: Any, name: str, job: str, port: int) -> None:
     """Let the stack's Prometheus scrape 127.0.0.1:``port`` as ``job`` (file discovery)."""
     targets = stack.stack.targets_dir
@@ -55,15 +70,18 @@ class Webhooks:
             await r.read()
             return r.status
 
-    async def post_api(self, i: int, *, channel: str = "webchat", secret: str | None = None) -> int:
-        """Customer ``cust-i`` writes message ``msg-i`` in conversation ``conv-i`` through the
-        signed api/webchat webhook (``secret`` overrides the right one, to be rejected)."""
+    async def post_api(
+        self, i: int, *, channel: str = "webchat", secret: str | None = None, message: str = ""
+    ) -> int:
+        """Customer ``cust-i`` writes message ``msg-i{message}`` in conversation ``conv-i``
+        through the signed api/webchat webhook (``secret`` overrides the right one, to be
+        rejected)."""
         raw = json.dumps(
             {
                 "account_id": "site-1",
                 "external_conversation_id": f"conv-{i}",
                 "external_user_id": f"cust-{i}",
-                "external_message_id": f"msg-{i}",
+                "external_message_id": f"msg-{i}{message}",
                 "text": "where is my order?",
                 "sent_at": int(time.time() * 1000),
             }

@@ -2,9 +2,9 @@
 
 Real parts, each on this test's own topics (prefix), consumer groups and database: the gateway
 (signed webhooks), a Faust worker process with every agent (threading, tickets, routing, SLA on
-a simulated clock, the command API), the outbound worker delivering agent replies to a local
-server implementing Telegram's send contract, the projector, the lag exporter — all scraped by
-the real Prometheus under the dashboards' job names.
+a simulated clock, the command API) and the projector as processes, the outbound worker
+delivering agent replies to a local server implementing Telegram's send contract, the lag
+exporter — all scraped by the real Prometheus under the dashboards' job names.
 
 The scenario: customers write (a tenth badly signed, one webhook redelivered); an agent goes
 online through the command API (capacity one Telegram and one web-chat ticket) and the router
@@ -24,6 +24,7 @@ import json
 import math
 import os
 import re
+import subprocess
 import sys
 import threading
 import time
@@ -48,8 +49,6 @@ from dashboards.grafana.queries import (
     panel_queries,
     variable_queries,
 )
-from projections.service import run_projector
-from projections.settings import ProjectionSettings
 from schemas import topics as names
 from schemas.records import Channel, Priority
 from streams.sla.ticks import produce_sla_ticks
@@ -60,7 +59,7 @@ from ticketstream.observability.exporter import Exporter
 from ticketstream.observability.http import serve_metrics
 from ticketstream.observability.settings import ObservabilitySettings
 
-from .helpers import Webhooks, promql, webhooks, write_target
+from .helpers import Webhooks, promql, wait_topics_visible, webhooks, write_target
 
 SECRET, TG_SECRET, TG_CHAT = "e2e-secret", "e2e-tg-secret", 4242
 TICKETS = int(os.environ.get("DASHBOARDS_E2E_TICKETS", "60"))  # 11130 for the big run
@@ -241,6 +240,17 @@ async def scenario(stack: Any, prefix: str, unique_name: str, worker_port: int) 
                     WAIT,
                 )
                 await asyncio.sleep(2.5)  # Prometheus scrapes the worker every second
+            # Activity right before the checks, so every rate window (1 min) holds some however
+            # long the steps above took: customers write again in their open tickets, and a
+            # second agent comes online and is assigned a waiting ticket.
+            again = [gateway.post_api(i, message="-again") for i in range(1, 10)]
+            assert await asyncio.gather(*again) == [202] * len(again)
+            for body in (
+                {"type": "SetAgentCapacity", "agent_id": "bob", "capacity": {"webchat": 1}},
+                {"type": "SetAgentSkills", "agent_id": "bob", "channels": ["webchat"]},
+                {"type": "SetAgentPresence", "agent_id": "bob", "presence": "online"},
+            ):
+                assert await desk.command(body) == 202, body
             return accepted + 1
         finally:
             stop.set()
@@ -285,16 +295,20 @@ def test_pipeline_running_feeds_every_dashboard(stack, unique_name, tmp_path: Pa
         tmp_path / "worker.log",
     ).start()
     core = stack.settings.model_copy(update={"clickhouse_database": db})
-    ps = ProjectionSettings(  # type: ignore[call-arg]
-        projections_group=f"ticketstream-projector-{unique_name}", projections_flush_seconds=0.2
-    )
+    projected_topics = tuple(prefix + t for t in names.EVENT_TOPICS)
+    projector_port = free_port()
+    projector_env = {
+        **os.environ,
+        **stack.env(),
+        "TICKETSTREAM_CLICKHOUSE_DATABASE": db,
+        "TICKETSTREAM_PROJECTIONS_GROUP": f"ticketstream-projector-{unique_name}",
+        "TICKETSTREAM_PROJECTIONS_TOPICS": ",".join(projected_topics),
+        "TICKETSTREAM_PROJECTIONS_FLUSH_SECONDS": "0.2",
+        "TICKETSTREAM_PROJECTOR_METRICS_PORT": str(projector_port),
+    }
+    projector: subprocess.Popen[bytes] | None = None
+    projector_log = (tmp_path / "projector.log").open("wb")
     stop = threading.Event()
-    projector = threading.Thread(
-        target=run_projector,
-        args=(core, ps),
-        kwargs={"stop": stop, "topics": tuple(prefix + t for t in names.EVENT_TOPICS)},
-        daemon=True,
-    )
     exporter = Exporter(
         core,
         ObservabilitySettings(
@@ -310,22 +324,28 @@ def test_pipeline_running_feeds_every_dashboard(stack, unique_name, tmp_path: Pa
             exporter.poll_once()
 
     poller = threading.Thread(target=poll, daemon=True)
-    # The gateway, outbound and projector code run in this process: one registry, three jobs.
+    # The gateway and outbound code run in this process: one registry, two jobs.
     services = serve_metrics(0, "127.0.0.1", REGISTRY)
     lag = serve_metrics(0, "127.0.0.1", exporter.registry)
     targets = {
         f"e2e-worker-{unique_name}": ("worker", worker.port),
         f"e2e-gw-{unique_name}": ("gateway", services.port),
         f"e2e-out-{unique_name}": ("outbound", services.port),
-        f"e2e-proj-{unique_name}": ("projector", services.port),
+        f"e2e-proj-{unique_name}": ("projector", projector_port),
         f"e2e-lag-{unique_name}": ("lag-exporter", lag.port),
     }
     client = Client(host=stack.clickhouse_host, port=stack.clickhouse_port, database="default")
     try:
-        worker.wait_ready(120)  # topics created
+        worker.wait_ready(120)  # it created the topics
+        wait_topics_visible(stack.kafka_bootstrap, list(projected_topics))
         for name, (job, port) in targets.items():
             write_target(stack, name, job, port)
-        projector.start()
+        projector = subprocess.Popen(
+            [sys.executable, "-m", "ticketstream.cli", "projections", "run"],
+            env=projector_env,
+            stdout=projector_log,
+            stderr=subprocess.STDOUT,
+        )
         poller.start()
         junk = KafkaProducer(bootstrap_servers=stack.kafka_bootstrap, acks="all")
         junk.send(prefix + names.TICKET_COMMANDS, key=b"T-junk", value=b"\x00junk").get(30)
@@ -351,7 +371,9 @@ def test_pipeline_running_feeds_every_dashboard(stack, unique_name, tmp_path: Pa
 
         deadline = time.monotonic() + 60 + tickets / 100
         while (got := projected()) != (tickets, tickets - 1, 1, 1):
-            assert time.monotonic() < deadline, f"projected {got} (worker log: {worker.tail()})"
+            assert time.monotonic() < deadline, (
+                f"projected {got}; projector log: {(tmp_path / 'projector.log').read_text()[-3000:]}"
+            )
             time.sleep(0.5)
 
         # Prometheus: every target of every panel, and every variable, returns data (rates
@@ -416,8 +438,8 @@ def test_pipeline_running_feeds_every_dashboard(stack, unique_name, tmp_path: Pa
             for i in row
         }
         ids |= {f"{p}-{i}" for i in range(TICKETS) for p in ("conv", "cust", "msg")}
-        ids |= {"ann", str(TG_CHAT), "777"}
-        for port in (worker.port, services.port):
+        ids |= {f"msg-{i}-again" for i in range(10)} | {"ann", "bob", str(TG_CHAT), "777"}
+        for port in (worker.port, services.port, projector_port):
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
                 text = r.read().decode()
             values = {
@@ -432,9 +454,16 @@ def test_pipeline_running_feeds_every_dashboard(stack, unique_name, tmp_path: Pa
     finally:
         stop.set()
         worker.stop()
-        for thread in (projector, poller):
-            if thread.ident is not None:
-                thread.join(timeout=30)
+        if projector is not None:
+            projector.terminate()  # it flushes and leaves its group
+            try:
+                projector.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                projector.kill()
+                projector.wait()
+        projector_log.close()
+        if poller.ident is not None:
+            poller.join(timeout=30)
         for name in targets:
             stack.stack.remove_scrape_target(name)
         services.close()

@@ -24,7 +24,7 @@ from ticketstream.observability.exporter import Exporter
 from ticketstream.observability.http import serve_metrics
 from ticketstream.observability.settings import ObservabilitySettings
 
-from .helpers import promql, webhooks, write_target
+from .helpers import promql, wait_topics_visible, webhooks, write_target
 
 SECRET = "pipeline-secret"
 MESSAGES = 300
@@ -59,6 +59,7 @@ def test_real_services_are_scraped_and_their_panels_return_data(stack, unique_na
         admin.create_topics([NewTopic(topic, num_partitions=2, replication_factor=1)])
     finally:
         admin.close()
+    wait_topics_visible(stack.kafka_bootstrap, [topic])
     core = stack.settings.model_copy(update={"clickhouse_database": db})
     ps = ProjectionSettings(projections_group=group, projections_flush_seconds=0.2)  # type: ignore[call-arg]
     stop = threading.Event()
