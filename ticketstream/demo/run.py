@@ -42,7 +42,6 @@ from ticketstream.settings import ENV_PREFIX, REPO_ROOT, Settings
 DEMO_DIR = REPO_ROOT / "var" / "demo"
 SETTINGS_FILE = "stack-settings.json"
 PROJECTOR_GROUP = "ticketstream-projector"  # ProjectionSettings.projections_group default
-WORKER_GROUP = "ticketstream"  # StreamsSettings.streams_app_id default (the workers' group)
 
 
 class DemoError(Exception):
@@ -68,8 +67,13 @@ def previous_stack(root: Path) -> Stack | None:
         return None
 
 
+KEEP_RUNS = 3  # earlier runs' directories (logs, reports, worker state) are deleted
+
+
 def _delete_old_stacks(root: Path) -> None:
     for path in root.glob(".old-stack-*"):
+        shutil.rmtree(path, ignore_errors=True)
+    for path in sorted(root.glob("run-*"))[:-KEEP_RUNS]:
         shutil.rmtree(path, ignore_errors=True)
 
 
@@ -262,13 +266,16 @@ def wait_caught_up(
     lag 0 for both groups) and ClickHouse's (tickets, breaches) have not changed for 2 s, or
     until nothing has moved (counts and lags alike) for ``settle`` s.
     Returns (the last counts, seconds waited, whether it caught up before ``timeout``)."""
+    from streams.settings import load_streams_settings
+
+    worker_group = load_streams_settings().streams_app_id  # the workers' consumer group
     t0 = time.monotonic()
     last: tuple[int, int, int | None, int | None] | None = None
     since = t0
     while True:
         row = engine.execute(COUNTS_SQL)[0]
         counts = (int(row[0]), int(row[1]))
-        workers = group_lag(bootstrap, WORKER_GROUP)
+        workers = group_lag(bootstrap, worker_group)
         projector = group_lag(bootstrap, PROJECTOR_GROUP)
         now = time.monotonic()
         state = (*counts, workers, projector)
