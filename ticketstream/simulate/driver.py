@@ -182,6 +182,7 @@ class Driver:
         self.pause_started: float | None = None
         self.ticks: deque[tuple[float, datetime]] = deque()
         self.last_tick: datetime | None = None
+        self.last_tick_offsets: dict[int, int] = {}
         self.csat: list[int] = []
         self.rejections: dict[str, int] = {}
         self.awaiting: dict[int, deque[tuple[int, int]]] = {}  # partition → (offset, seq)
@@ -285,6 +286,8 @@ class Driver:
             await asyncio.sleep(cfg.sla_tick_lag_seconds)
         if ticker is not None:
             await self._tick(ticker, cfg.end)
+            if self.barrier_on:
+                await self._wait_fired()
         if self.progress is not None:
             self._report(cfg.end)
 
@@ -406,6 +409,29 @@ class Driver:
                         while waiting and waiting[0][0] < om.offset:
                             self._settle(waiting.popleft()[1])
                 await asyncio.sleep(0.3)
+        finally:
+            await admin.close()
+
+    async def _wait_fired(self) -> None:
+        """Return once the workers have committed past the final tick: every deadline due by
+        the end of the run has fired (its SLA events are on the topic) when ``run`` returns."""
+        from aiokafka.admin import AIOKafkaAdminClient
+
+        group = self.ep.streams_group
+        assert group
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.ep.kafka_bootstrap)
+        await admin.start()
+        try:
+            deadline = time.monotonic() + self.cfg.confirm_timeout_seconds
+            while time.monotonic() < deadline:
+                offsets = await admin.list_consumer_group_offsets(group)
+                done = {tp.partition: om.offset for tp, om in offsets.items()
+                        if tp.topic == self.ticks_topic}  # fmt: skip
+                if all(done.get(p, -1) > o for p, o in self.last_tick_offsets.items()):
+                    self.truth.final_tick_processed = True
+                    return
+                await asyncio.sleep(0.5)
+            log.warning("the workers did not process the final SLA tick within the timeout")
         finally:
             await admin.close()
 
@@ -709,7 +735,7 @@ class Driver:
         at = at.replace(microsecond=0)
         if self.last_tick is not None and at <= self.last_tick:
             return
-        await ticker.tick(at)
+        self.last_tick_offsets = await ticker.tick(at)
         self.last_tick = at
         self.truth.sla_ticks_sent += 1
         self.truth.last_sla_tick = at
@@ -749,12 +775,13 @@ class _Ticker:
             raise DriverError(f"topic {topic} not found: start the workers first") from None
         return cls(producer, topic, len(found))
 
-    async def tick(self, at: datetime) -> None:
+    async def tick(self, at: datetime) -> dict[int, int]:
+        """Produce the ticks of ``at``; returns partition → offset of each tick record."""
         sent = [
             await self.producer.send(self.topic, value=codec.encode(t), partition=t.partition)
             for t in sla_ticks(at, self.partitions)
         ]
-        await asyncio.gather(*sent)
+        return {md.partition: md.offset for md in await asyncio.gather(*sent)}
 
     async def stop(self) -> None:
         await self.producer.stop()

@@ -136,6 +136,7 @@ class GroundTruth:
     effective_compression: float = 0.0  # simulated span / wall seconds of the whole run
     sla_ticks_sent: int = 0
     last_sla_tick: datetime | None = None
+    final_tick_processed: bool = False  # the workers committed past the final tick (all fired)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -162,7 +162,7 @@ def test_simulated_hours_reach_clickhouse_and_sla_breaches_match(
         assert truth.rejections == {}, truth.rejections
         assert truth.tickets_opened >= 20, truth.tickets_opened
         assert set(truth.tickets_by_channel) == set(secrets_of(cs)), truth.tickets_by_channel
-        assert truth.last_sla_tick == config.end
+        assert truth.last_sla_tick == config.end and truth.final_tick_processed
 
         client = Client(host=stack.clickhouse_host, port=stack.clickhouse_port, database="default")
         try:
