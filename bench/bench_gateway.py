@@ -409,9 +409,14 @@ def write_results(
             "throughput": f"wrk -t1 -c{args.concurrency} (Lua: pre-signed bodies cycled)",
             "latency": "separate Python process, raw asyncio HTTP/1.1, 64 keep-alive connections",
         },
+        # Flat numbers where the suite summary (ticketstream/bench/summary.py) reads them:
+        # throughput.ratio / gateway_median / bare_median, latency p99_seconds_median.
         "throughput": {
             "rounds": rounds,
-            "ratio": ratio,
+            "ratio": ratio["median"],
+            "ratio_spread": ratio,
+            "gateway_median": rps["gateway"]["median"],
+            "bare_median": rps["bare"]["median"],
             "rps": rps,
             "server_cpu_us_per_request": cpu,
             "target_ratio": TARGET_RATIO,
@@ -422,6 +427,7 @@ def write_results(
         },
         "latency_at_1000_rps": {
             "runs": latency,
+            "p99_seconds_median": p99["gateway"]["median"],
             "p99_seconds": p99,
             "p50_seconds": p50,
             "target_p99_seconds": TARGET_P99,
