@@ -50,6 +50,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--presence", action="store_true", help="send agent presence at shift changes")
     p.add_argument("--out", default=None, help="write the ground truth JSON here")
     p.add_argument("--plan-only", action="store_true", help="only run the model (no I/O)")
+    p.add_argument(
+        "--self-check",
+        action="store_true",
+        help="run on a private stack of its own (Kafka, ClickHouse, a worker, a gateway) and "
+        "compare the SLA engine's breaches with the ground truth",
+    )
     p.set_defaults(func=run)
 
 
@@ -78,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.plan_only:
         return plan_only(config)
+    if args.self_check:
+        return self_check(config, args.out)
     from ticketstream.settings import load_settings
 
     core = load_settings()
@@ -164,3 +172,40 @@ class ProgressBar:
         wall = time.monotonic() - self.started
         sys.stderr.write(f"\r[{bar}] {done:6.1%} {sim_now[:19]} {extra} ({wall:.0f} s)  ")
         sys.stderr.flush()
+
+
+def self_check(config: object, out: str | None) -> int:
+    """``--self-check``: the run on a private stack, then truth vs the SLA engine."""
+    import json
+
+    from ticketstream.simulate.verify import nonzero
+    from ticketstream.simulate.verify import self_check as check
+
+    result = check(config, progress=ProgressBar())
+    t = result.truth
+    print()
+    if out:
+        Path(out).write_text(t.to_json())
+    summary = {
+        "preset": t.preset,
+        "sim_start": t.sim_start.isoformat(),
+        "sim_end": t.sim_end.isoformat(),
+        "tickets": t.tickets_opened,
+        "messages": t.messages_sent,
+        "commands": sum(t.commands_sent.values()),
+        "wall_seconds": t.wall_seconds,
+        "effective_compression": t.effective_compression,
+        "requests_per_second": round(
+            (t.messages_sent + sum(t.commands_sent.values())) / max(t.wall_seconds, 1e-9), 1
+        ),
+        "http_errors": t.http_errors,
+        "unconfirmed": t.unconfirmed,
+        "rejections": t.rejections,
+        "breaches_truth": nonzero(t.breaches),
+        "breaches_engine": result.engine,
+        "load_average_before": result.load_before,
+        "load_average_after": result.load_after,
+        "ok": result.ok,
+    }
+    print(json.dumps(summary, indent=1, ensure_ascii=False))
+    return 0 if result.ok else 1

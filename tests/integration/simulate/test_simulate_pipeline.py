@@ -12,7 +12,6 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from clickhouse_driver import Client
 from clickhouse_driver.errors import ServerException
 
@@ -20,7 +19,6 @@ from connectors.service import running_gateway
 from connectors.settings import ConnectorSettings
 from projections.service import run_projector
 from projections.settings import ProjectionSettings
-from schemas import codec
 from schemas import topics as names
 from schemas.records import SlaBreached
 from streams.settings import StreamsSettings
@@ -29,62 +27,11 @@ from streams.topics_admin import ensure_topics
 from ticketstream.devstack.procs import free_port
 from ticketstream.simulate import Endpoints, GroundTruth, SimConfig, run_async
 from ticketstream.simulate.config import secrets_of
+from ticketstream.simulate.verify import AGENTS, SECRETS, engine_breaches, nonzero
 
-AGENTS = (
-    "thread_channel_messages,handle_ticket_commands,serve_http_api,"
-    "sla_track_clocks,sla_fire_timers,sla_update_policies"
-)
 TOKEN = "tok-sim"
-SECRETS = {
-    "line_channel_secret": "line-s",
-    "meta_app_secret": "meta-s",
-    "meta_verify_token": "meta-v",
-    "telegram_secret_token": "tg-s",
-    "telegram_bot_token": "12345:abc",
-    "dingtalk_app_secret": "ding-s",
-    "wechat_token": "wx-s",
-    "api_secret": "api-s",
-}
 # Monday 09:00 in Bangkok: the morning ramp, every region awake or waking.
 START = datetime(2026, 11, 16, 2, 0, tzinfo=UTC)
-
-
-async def sla_breaches(
-    bootstrap: str, topic: str
-) -> tuple[dict[str, dict[str, int]], list[SlaBreached]]:
-    """SlaBreached events on ``topic`` (deduplicated by event id), counted per metric and
-    priority."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    seen: dict[str, SlaBreached] = {}
-    try:
-        parts = [
-            TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
-        if not parts:
-            await consumer._client.force_metadata_update()
-            parts = [
-                TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
-            ]
-        consumer.assign(parts)
-        await consumer.seek_to_beginning(*parts)
-        ends = await consumer.end_offsets(parts)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if all([await consumer.position(tp) >= ends[tp] for tp in parts]):
-                break
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                for rec in records:
-                    ev = codec.decode(rec.value)
-                    if isinstance(ev, SlaBreached):
-                        seen[ev.envelope.event_id] = ev
-    finally:
-        await consumer.stop()
-    out: dict[str, dict[str, int]] = {}
-    for ev in seen.values():
-        per = out.setdefault(ev.metric.value, {})
-        per[ev.priority.value] = per.get(ev.priority.value, 0) + 1
-    return out, list(seen.values())
 
 
 def test_simulated_hours_reach_clickhouse_and_sla_breaches_match(
@@ -180,15 +127,14 @@ def test_simulated_hours_reach_clickhouse_and_sla_breaches_match(
             client.disconnect()
         assert in_db == truth.tickets_opened
 
-        expected = {m: {p: n for p, n in v.items() if n} for m, v in truth.breaches.items()}
-        expected = {m: v for m, v in expected.items() if v}
+        expected = nonzero(truth.breaches)
         assert sum(sum(v.values()) for v in expected.values()) > 0, "a run without breaches"
         got: dict[str, dict[str, int]] = {}
         events: list[SlaBreached] = []
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             got, events = asyncio.run(
-                sla_breaches(stack.kafka_bootstrap, prefix + names.SLA_EVENTS)
+                engine_breaches(stack.kafka_bootstrap, prefix + names.SLA_EVENTS)
             )
             if got == expected:
                 break
