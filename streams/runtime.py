@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import pickle
 import weakref
 from collections import defaultdict
@@ -150,14 +151,21 @@ class UnitOfWork:
         self.begin()
 
     def load(self, tbl: faust.Table, key: str, default: Any, event: faust.EventT) -> Any:
-        """The value of ``key`` (this batch's latest write first), unpickled, or ``default``."""
+        """The value of ``key`` (this batch's latest write first, then the state cache),
+        unpickled, or ``default``. Callers must not mutate it (copy lists first)."""
         k = (tbl.name, key.encode())
         hit = self._staged.get(k) or self._writes.get(k)
         if hit is not None:
             return hit[1]
+        cached = _STATE_CACHE.get(k)
+        if cached is not None:
+            return cached
         _set_current_event(event)
         raw = tbl.get(k[1])
-        return default if raw is None else pickle.loads(raw)
+        if raw is None:
+            return default
+        value = _STATE_CACHE[k] = pickle.loads(raw)
+        return value
 
     def store(self, tbl: faust.Table, key: str, value: Any, event: faust.EventT) -> None:
         """Write ``value`` at ``key`` on commit (in ``event``'s partition)."""
@@ -181,6 +189,20 @@ class UnitOfWork:
         record = codec.encode(_dead_letter(event, exc))
         self._sends.append((dead_letter_topic.get_topic_name(), key, record, None))
 
+    async def commit_or_exit(self) -> None:
+        """``commit``, or end the process if it fails (a produce that failed after the client's
+        retries): leaving the agent's loop would let Faust's ``take_events`` ack the batch, and
+        its records would be skipped. Events go out before state, so a restart replays the
+        batch to the same ids."""
+        try:
+            await self.commit()
+        except Exception:
+            log.critical(
+                "could not write a batch to Kafka; exiting so it is replayed", exc_info=True
+            )
+            logging.shutdown()
+            os._exit(70)  # EX_SOFTWARE; the supervisor restarts the worker
+
     async def commit(self) -> None:
         """Send, wait for the broker's acks, then write the tables (see the class docstring).
 
@@ -197,7 +219,10 @@ class UnitOfWork:
             return
         changelog: list[_Send] = []
         stores: dict[str, Any] = {}
-        for (_, key), (tbl, value, event) in writes.items():
+        if len(_STATE_CACHE) + len(writes) > STATE_CACHE_ENTRIES:
+            _STATE_CACHE.clear()
+        for (name, key), (tbl, value, event) in writes.items():
+            _STATE_CACHE[(name, key)] = value
             raw = dumps(value)
             _set_current_event(event)
             tbl.data[key] = raw
@@ -209,6 +234,24 @@ class UnitOfWork:
 
 
 _partition_counts: dict[str, int] = {}
+
+# The unpickled values of recently used keys of the tables written through UnitOfWork (all
+# writes go through it, so an entry is what the store holds). Loading a state was a store
+# lookup plus pickle.loads per table per message. Bounded by entries (a ticket state is a few KB
+# of objects): an active working set, not all open tickets. Forgotten on every rebalance, when
+# recovery may rewrite the store from changelogs other workers wrote.
+STATE_CACHE_ENTRIES = 30_000
+_STATE_CACHE: dict[tuple[str, bytes], Any] = {}
+
+
+@app.on_partitions_revoked.connect
+async def _forget_states_on_revoke(*args: Any, **kwargs: Any) -> None:
+    _STATE_CACHE.clear()
+
+
+@app.on_partitions_assigned.connect
+async def _forget_states_on_assign(*args: Any, **kwargs: Any) -> None:
+    _STATE_CACHE.clear()
 
 
 async def _produce_all(sends: list[_Send]) -> dict[tuple[str, int], int]:

@@ -56,7 +56,7 @@ async def handle_ticket_commands(stream: Any) -> None:
                     uow.keep()
                 except Exception as exc:  # a bug or bad data: park the record, keep the worker up
                     uow.park(event, exc)
-            await uow.commit()
+            await uow.commit_or_exit()
 
 
 def _handle(uow: UnitOfWork, event: faust.EventT) -> None:
