@@ -92,7 +92,8 @@ async def _on_recovered() -> None:
             _view = None
             return
         _view = rebuild()
-        await _send(_view.unconfirmed(), now(), observe=False)
+        for a in _view.unconfirmed():  # re-sent at the time its ticket began waiting: no clock
+            await _send([a], a.since or now(), observe=False)
     except Exception:  # Faust drops a callback's exception silently: say it, rebuild lazily
         log.exception("routing: rebuilding the state after recovery failed")
         _view = None
@@ -127,7 +128,10 @@ async def _handle(values: list[bytes]) -> None:
             routing.pop(key.encode(), None)
         else:
             routing[key.encode()] = pickle.dumps(row, protocol=pickle.HIGHEST_PROTOCOL)
-    await _send(assignments, now(), observe=True)
+    # event time, not the wall clock: a simulated or replayed feed assigns at the time of the
+    # events that caused it (the latest in the batch), so the ticket's history stays in its timeline
+    times = [r.envelope.occurred_at for r in records if hasattr(r, "envelope")]
+    await _send(assignments, max(times) if times else now(), observe=True)
     _set_queue_gauges(state)
 
 
