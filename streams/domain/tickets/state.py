@@ -9,7 +9,10 @@ from typing import Any
 from schemas.records import Channel, Priority, TicketStatus
 
 RECENT_IDS = 128  # command ids / message dedup keys remembered per ticket (idempotency window)
-RECENT_OUTCOMES = 8  # events of the last commands, re-sent when a command is replayed
+# events of the last commands, re-sent when a command is replayed. The agents write events
+# before the state that follows from them (streams.runtime.UnitOfWork), so a saved state never
+# lacks its events; this short window is belt and braces, and keeps states small to pickle.
+RECENT_OUTCOMES = 2
 
 
 @dataclass(frozen=True, slots=True)
