@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import shlex
 from pathlib import Path
+from typing import Any
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,7 +38,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument(
         "--summary-only",
         action="store_true",
-        help="run nothing: rebuild SUMMARY.md from the JSON files already in bench/results/",
+        help="run nothing: rebuild SUMMARY.md from the last suite run (suite.json, suite/*.json) "
+        "or the JSON files in bench/results/",
     )
     p.set_defaults(func=run)
 
@@ -56,17 +58,48 @@ def parse_extra_args(items: list[str]) -> dict[str, list[str]]:
     return out
 
 
+def rerender_summary(results: Path, benches: list[Any], command: str) -> str:
+    """SUMMARY.md again from what is on disk: the last suite run's snapshots (``suite/``) and
+    runs (``suite.json``) when there are any, else the benchmarks' own JSON files."""
+    import json
+    from datetime import UTC, datetime
+
+    from ticketstream.bench.runner import collect, machine_info
+    from ticketstream.bench.summary import Run, render_summary
+
+    suite = results / "suite.json"
+    runs: dict[str, Run] = {}
+    machine, when = machine_info(), datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    if suite.exists():
+        data = json.loads(suite.read_text())
+        runs = {
+            r["name"]: Run(**{**r, "load_before": tuple(r["load_before"]),
+                               "load_after": tuple(r["load_after"])})
+            for r in data.get("runs", [])
+        }  # fmt: skip
+        machine, when = data.get("machine", machine), data.get("when", when)
+        command = data.get("command", command)
+    metrics = []
+    for b in benches:
+        snap = results / "suite"
+        where = snap if (snap / b.results).exists() and b.name in runs else results
+        metrics += collect(b, runs.get(b.name), where)
+    text = render_summary(
+        metrics, [runs[b.name] for b in benches if b.name in runs], machine, when=when,
+        command=command,
+    )  # fmt: skip
+    (results / "SUMMARY.md").write_text(text)
+    return text
+
+
 def run(args: argparse.Namespace) -> int:
     from ticketstream.bench.runner import (
         BENCHMARKS,
         RESULTS_DIR,
         BenchError,
-        collect,
-        machine_info,
         run_suite,
         select,
     )
-    from ticketstream.bench.summary import render_summary
 
     if args.list:
         for b in BENCHMARKS:
@@ -81,14 +114,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     command = "ticketstream bench" + (f" --only {args.only}" if args.only else "")
     if args.summary_only:
-        metrics = [m for b in benches for m in collect(b, None, RESULTS_DIR)]
-        from datetime import UTC, datetime
-
-        text = render_summary(
-            metrics, [], machine_info(), when=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            command=command + " --summary-only",
-        )  # fmt: skip
-        (RESULTS_DIR / "SUMMARY.md").write_text(text)
+        text = rerender_summary(RESULTS_DIR, benches, command)
         print(text)
         return 0
 
@@ -100,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {name:<11} {what}")
 
     try:
-        runs, metrics = run_suite(
+        runs, _ = run_suite(
             benches, lock=args.lock, extra_args=extra, ensure_stack=ensure_stack, command=command
         )
     except BenchError as exc:
