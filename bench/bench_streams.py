@@ -19,6 +19,7 @@ import asyncio
 import json
 import os
 import platform
+import subprocess
 import tempfile
 import time
 import uuid
@@ -105,6 +106,16 @@ def records_per_message(bootstrap: str, topics: dict[str, str], n: int) -> dict[
     return out
 
 
+def source_commit() -> str:
+    """The commit the worker runs (``+dirty`` when its streams/ or schemas/ files differ)."""
+    root = Path(__file__).resolve().parent.parent
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root,
+                          capture_output=True, text=True).stdout.strip()  # fmt: skip
+    dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", "streams", "schemas"],
+                           cwd=root).returncode  # fmt: skip
+    return head + ("+dirty" if dirty else "")
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -125,6 +136,7 @@ def main() -> int:
     args = ap.parse_args()
     settings = Settings()  # type: ignore[call-arg]
     bootstrap = settings.kafka_bootstrap
+    commit = source_commit()
     run = "bench" + uuid.uuid4().hex[:8]
     prefix = f"{run}."
     ensure_topics(settings, StreamsSettings(streams_topic_prefix=prefix))  # type: ignore[call-arg]
@@ -186,6 +198,7 @@ def main() -> int:
     result = {
         "benchmark": "streams",
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": commit,
         "messages": n,
         "customers": args.customers,
         "agents": args.agents or "all",
@@ -208,7 +221,8 @@ def main() -> int:
     (RESULTS / "streams.json").write_text(json.dumps(result, indent=2) + "\n")
     (RESULTS / "streams.md").write_text(
         f"# Streams benchmark: threading + ticket aggregate vs raw aiokafka\n\n"
-        f"`python -m bench.bench_streams`, {result['when']}; {n:,} channel messages from "
+        f"`python -m bench.bench_streams`, {result['when']}, commit {commit}; {n:,} channel "
+        f"messages from "
         f"{args.customers:,} customers over 6 channels, one worker, 4 partitions, real broker.\n\n"
         f"| side | messages/s |\n|---|---|\n"
         f"| baseline: raw aiokafka consume → produce (acks=all) | {raw_rate:,.0f} |\n"
