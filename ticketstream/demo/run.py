@@ -501,6 +501,12 @@ def _run(
         f"{dict(truth.http_errors) or 'none'}",
         f"outbound: {platforms.deliveries:,} replies delivered to the platforms' send APIs",
     ]
+    effective = getattr(truth, "effective_compression", 0.0)
+    if effective:
+        notes.append(
+            f"simulated clock ran at {effective:.0f}x (asked {args.compression:g}x); it waited "
+            f"{getattr(truth, 'paused_seconds', 0.0):.0f} s for the pipeline"
+        )
     if not settled:
         notes.append(
             f"the workers and the projector had not caught up after {waited:.0f} s "
