@@ -11,6 +11,7 @@ import functools
 import logging
 import os
 import pickle
+import time
 import weakref
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -120,6 +121,36 @@ def _set_current_event(event: faust.EventT) -> None:
     _current_event.set(weakref.ref(event))
 
 
+class BatchStats:
+    """Per-agent batch timings, logged every 15 s of activity: where a batch's wall time goes (deciding,
+    waiting for the events' acks, writing state) — the numbers behind the benchmark's rate."""
+
+    def __init__(self, name: str, every: float = 15.0) -> None:
+        self.name, self.every = name, every
+        self._reset()
+
+    def _reset(self) -> None:
+        self._since = time.monotonic()
+        self._n = self._records = 0
+        self._decide = self._send = self._state = 0.0
+
+    def add(self, records: int, decide: float, send: float, state: float) -> None:
+        self._n += 1
+        self._records += records
+        self._decide += decide
+        self._send += send
+        self._state += state
+        if time.monotonic() - self._since >= self.every:
+            n = self._n
+            log.info(
+                "%s: %d batches, %.0f records/batch; per batch %.1f ms deciding, %.1f ms "
+                "producing events (acked), %.1f ms writing state",
+                self.name, n, self._records / n, 1000 * self._decide / n,
+                1000 * self._send / n, 1000 * self._state / n,
+            )  # fmt: skip
+            self._reset()
+
+
 class UnitOfWork:
     """The table reads/writes and the sends of one batch of records, applied crash-safely.
 
@@ -137,6 +168,7 @@ class UnitOfWork:
         self._sends: list[_Send] = []
         self._staged: dict[tuple[str, bytes], tuple[faust.Table, Any, faust.EventT]] = {}
         self._staged_sends: list[_Send] = []
+        self.send_seconds = self.state_seconds = 0.0
 
     def begin(self) -> None:
         self._staged.clear()
@@ -211,9 +243,11 @@ class UnitOfWork:
         its per-record bookkeeping); the changelog offsets are then remembered in the store, as
         Faust does, so a restart on the same data dir recovers only what is newer."""
         self.keep()
+        t0 = time.monotonic()
         sends, self._sends = self._sends, []
         if sends:
             await _produce_all(sends)
+        self.send_seconds = time.monotonic() - t0
         writes, self._writes = self._writes, {}
         if not writes:
             return
@@ -231,6 +265,7 @@ class UnitOfWork:
             changelog.append((topic, key, raw, event.message.partition))
         for (topic, partition), offset in (await _produce_all(changelog)).items():
             stores[topic].set_persisted_offset(TP(topic, partition), offset)
+        self.state_seconds = time.monotonic() - t0 - self.send_seconds
 
 
 _partition_counts: dict[str, int] = {}

@@ -13,6 +13,7 @@ conversation (they live in the conversation's partition). Records are handled in
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from typing import Any
 
@@ -26,6 +27,7 @@ from streams.domain.tickets import TicketState, evolve, handle
 from streams.history import summarize
 from streams.runtime import (
     TICKET_STATE_LOCK,
+    BatchStats,
     UnitOfWork,
     decode_record,
     now,
@@ -38,6 +40,7 @@ ticket_history = table("ticket_history", "ticket id → list of event summaries 
 HISTORY_LIMIT = 500
 TICKET_COMMANDS = tuple(c for c in COMMAND_TYPES if "ticket_id" in c.__dataclass_fields__)
 BATCH, WITHIN = 1000, 0.05  # records per batch, seconds to wait for a full one
+STATS = BatchStats("handle_ticket_commands")
 
 
 class MisroutedCommand(Exception):
@@ -48,6 +51,7 @@ class MisroutedCommand(Exception):
 async def handle_ticket_commands(stream: Any) -> None:
     async for events in stream.take_events(BATCH, within=WITHIN):
         async with TICKET_STATE_LOCK:
+            started = time.monotonic()
             uow = UnitOfWork()
             for event in events:
                 uow.begin()
@@ -56,7 +60,9 @@ async def handle_ticket_commands(stream: Any) -> None:
                     uow.keep()
                 except Exception as exc:  # a bug or bad data: park the record, keep the worker up
                     uow.park(event, exc)
+            decided = time.monotonic()
             await uow.commit_or_exit()
+            STATS.add(len(events), decided - started, uow.send_seconds, uow.state_seconds)
 
 
 def _handle(uow: UnitOfWork, event: faust.EventT) -> None:
