@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from schemas.records import SlaTick
-from streams.agents.sla_track_clocks import send_all, sla
+from streams.agents.sla_track_clocks import SLA_STATE_LOCK, send_all, sla
 from streams.agents.sla_update_policies import sla_policies
 from streams.app import app, sla_ticks_topic
 from streams.runtime import decode_or_park, now
@@ -30,19 +30,20 @@ async def fire_sla_timers(stream: Any) -> None:
         tick = await decode_or_park(event, SlaTick)
         if tick is None:
             continue
-        started = time.perf_counter()
-        plan = plan_tick(sla, event.message.partition, tick.now, policies.current(sla_policies))
-        # One wait for the acks of the whole tick, not one per fired ticket (that serialises a
-        # tick on the broker's ack latency + linger); still nothing is committed before them.
-        futures = []
-        for f in plan.fired:
-            futures += await send_all(f.ticket_id, f.outcome.events, f.outcome.commands)
-        if futures:
-            await asyncio.gather(*futures)
-        fired_at = now() if _wall else tick.now
-        for f in plan.fired:
-            for d in f.due:
-                metrics.FIRING_LAG.observe(max(0.0, (fired_at - d).total_seconds()))
-            metrics.count_transition(f.before, f.outcome.state, f.outcome.events)
-        commit_tick(sla, plan)
-        metrics.TICK_SECONDS.observe(time.perf_counter() - started)
+        async with SLA_STATE_LOCK:
+            started = time.perf_counter()
+            plan = plan_tick(sla, event.message.partition, tick.now, policies.current(sla_policies))
+            # One wait for the acks of the whole tick, not one per fired ticket (that serialises a
+            # tick on the broker's ack latency + linger); still nothing is committed before them.
+            futures = []
+            for f in plan.fired:
+                futures += await send_all(f.ticket_id, f.outcome.events, f.outcome.commands)
+            if futures:
+                await asyncio.gather(*futures)
+            fired_at = now() if _wall else tick.now
+            for f in plan.fired:
+                for d in f.due:
+                    metrics.FIRING_LAG.observe(max(0.0, (fired_at - d).total_seconds()))
+                metrics.count_transition(f.before, f.outcome.state, f.outcome.events)
+            commit_tick(sla, plan)
+            metrics.TICK_SECONDS.observe(time.perf_counter() - started)
