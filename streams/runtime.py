@@ -14,6 +14,7 @@ import pickle
 import time
 import weakref
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -266,6 +267,44 @@ class UnitOfWork:
         for (topic, partition), offset in (await _produce_all(changelog)).items():
             stores[topic].set_persisted_offset(TP(topic, partition), offset)
         self.state_seconds = time.monotonic() - t0 - self.send_seconds
+
+
+async def each_event(stream: Any, handle: Callable[[faust.EventT], Awaitable[None]]) -> None:
+    """Run ``handle`` on every event of ``stream``; a record it fails on (a bug or bad data) is
+    dead-lettered with its position and the worker carries on."""
+    async for event in stream.events():
+        try:
+            await handle(event)
+        except Exception as exc:
+            await park(event, exc)
+
+
+async def in_batches(
+    stream: Any,
+    handle: Callable[[UnitOfWork, faust.EventT], None],
+    stats: BatchStats,
+    *,
+    size: int = 1000,
+    within: float = 0.05,
+) -> None:
+    """Run ``handle`` on the records of ``stream`` in batches of up to ``size`` (or what came in
+    ``within`` seconds), one ``UnitOfWork`` a batch under ``TICKET_STATE_LOCK``: a record that
+    fails half-way is dead-lettered and leaves nothing behind; the batch commits (sends acked,
+    then each table key written once) before the next is taken."""
+    async for events in stream.take_events(size, within=within):
+        async with TICKET_STATE_LOCK:
+            started = time.monotonic()
+            uow = UnitOfWork()
+            for event in events:
+                uow.begin()
+                try:
+                    handle(uow, event)
+                    uow.keep()
+                except Exception as exc:  # a bug or bad data: park the record, keep the worker up
+                    uow.park(event, exc)
+            decided = time.monotonic()
+            await uow.commit_or_exit()
+            stats.add(len(events), decided - started, uow.send_seconds, uow.state_seconds)
 
 
 _partition_counts: dict[str, int] = {}

@@ -7,16 +7,12 @@ from typing import Any
 
 from streams.app import app, routing_feed_topic, routing_sources_topic
 from streams.domain.router import ROUTING_EVENT_TYPES
-from streams.runtime import decode_or_park, park
+from streams.runtime import decode_or_park, each_event
 
 
 @app.agent(routing_sources_topic, concurrency=1)
 async def forward_routing_feed(stream: Any) -> None:
-    async for event in stream.events():
-        try:
-            await _handle(event)
-        except Exception as exc:  # a bug or bad data: park the record, keep the worker up
-            await park(event, exc)
+    await each_event(stream, _handle)
 
 
 async def _handle(event: Any) -> None:

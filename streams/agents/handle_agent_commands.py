@@ -10,18 +10,14 @@ from typing import Any
 from schemas.records import SetAgentCapacity, SetAgentPresence, SetAgentSkills
 from streams.app import agent_commands_topic, agent_events_topic, app
 from streams.domain.staffing import decide_agent
-from streams.runtime import decode_or_park, load, now, park, send, store, table
+from streams.runtime import decode_or_park, each_event, load, now, park, send, store, table
 
 agents = table("agents", "agent id → (presence, version)")
 
 
 @app.agent(agent_commands_topic, concurrency=1)
 async def handle_agent_commands(stream: Any) -> None:
-    async for event in stream.events():
-        try:
-            await _handle(event)
-        except Exception as exc:  # a bug or bad data: park the record, keep the worker up
-            await park(event, exc)
+    await each_event(stream, _handle)
 
 
 async def _handle(event: Any) -> None:

@@ -26,7 +26,7 @@ from schemas.records import (
 from streams import metrics
 from streams.app import app, customer_commands_topic, customer_events_topic
 from streams.domain.identity import CustomerState, handle_customer
-from streams.runtime import decode_or_park, load, now, park, store, table
+from streams.runtime import decode_or_park, each_event, load, now, store, table
 
 customers = table("customers", "customer id → CustomerState (identities, linked into)")
 ACCEPTED = (
@@ -40,11 +40,7 @@ ACCEPTED = (
 
 @app.agent(customer_commands_topic, concurrency=1)
 async def handle_customer_commands(stream: Any) -> None:
-    async for event in stream.events():
-        try:
-            await _handle(event)
-        except Exception as exc:  # a bug or bad data: park the record, keep the worker up
-            await park(event, exc)
+    await each_event(stream, _handle)
 
 
 async def _handle(event: Any) -> None:

@@ -17,7 +17,7 @@ from schemas.codec import SchemaDecodeError
 from schemas.records import ChannelMessageReceived
 from streams.app import app, channel_messages_topic, customer_commands_topic
 from streams.domain.identity import home_customer_id, identity_of, label
-from streams.runtime import load, park, store, table
+from streams.runtime import each_event, load, store, table
 
 sightings = table("customer_sightings", "conversation key → sender identities seen in it")
 MAX_SENDERS = 32  # identities remembered per conversation (a group chat's regulars)
@@ -25,11 +25,7 @@ MAX_SENDERS = 32  # identities remembered per conversation (a group chat's regul
 
 @app.agent(channel_messages_topic, concurrency=1)
 async def identify_customers(stream: Any) -> None:
-    async for event in stream.events():
-        try:
-            await _handle(event)
-        except Exception as exc:  # a bug or bad data: park the record, keep the worker up
-            await park(event, exc)
+    await each_event(stream, _handle)
 
 
 async def _handle(event: Any) -> None:

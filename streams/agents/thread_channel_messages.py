@@ -13,7 +13,6 @@ partition and acked before the batch's states are written, each table key once p
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import faust
@@ -23,7 +22,7 @@ from streams import metrics
 from streams.agents.handle_ticket_commands import apply_commands, local_to
 from streams.app import app, channel_messages_topic
 from streams.domain.threading import ConversationState, thread
-from streams.runtime import TICKET_STATE_LOCK, BatchStats, UnitOfWork, decode_record, table
+from streams.runtime import BatchStats, UnitOfWork, decode_record, in_batches, table
 
 conversations = table("conversations", "conversation key → ConversationState (current ticket)")
 BATCH, WITHIN = 1000, 0.05  # records per batch, seconds to wait for a full one
@@ -32,20 +31,7 @@ STATS = BatchStats("thread_channel_messages")
 
 @app.agent(channel_messages_topic, concurrency=1)
 async def thread_channel_messages(stream: Any) -> None:
-    async for events in stream.take_events(BATCH, within=WITHIN):
-        async with TICKET_STATE_LOCK:
-            started = time.monotonic()
-            uow = UnitOfWork()
-            for event in events:
-                uow.begin()
-                try:
-                    _handle(uow, event)
-                    uow.keep()
-                except Exception as exc:  # a bug or bad data: park the record, keep the worker up
-                    uow.park(event, exc)
-            decided = time.monotonic()
-            await uow.commit_or_exit()
-            STATS.add(len(events), decided - started, uow.send_seconds, uow.state_seconds)
+    await in_batches(stream, _handle, STATS, size=BATCH, within=WITHIN)
 
 
 def _handle(uow: UnitOfWork, event: faust.EventT) -> None:
