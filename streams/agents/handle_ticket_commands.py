@@ -13,7 +13,6 @@ conversation (they live in the conversation's partition). Records are handled in
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from typing import Any
 
@@ -26,10 +25,10 @@ from streams.domain.threading import Lands
 from streams.domain.tickets import TicketState, evolve, handle
 from streams.history import summarize
 from streams.runtime import (
-    TICKET_STATE_LOCK,
     BatchStats,
     UnitOfWork,
     decode_record,
+    in_batches,
     now,
     partition_of,
     table,
@@ -49,20 +48,7 @@ class MisroutedCommand(Exception):
 
 @app.agent(ticket_commands_topic, concurrency=1)
 async def handle_ticket_commands(stream: Any) -> None:
-    async for events in stream.take_events(BATCH, within=WITHIN):
-        async with TICKET_STATE_LOCK:
-            started = time.monotonic()
-            uow = UnitOfWork()
-            for event in events:
-                uow.begin()
-                try:
-                    _handle(uow, event)
-                    uow.keep()
-                except Exception as exc:  # a bug or bad data: park the record, keep the worker up
-                    uow.park(event, exc)
-            decided = time.monotonic()
-            await uow.commit_or_exit()
-            STATS.add(len(events), decided - started, uow.send_seconds, uow.state_seconds)
+    await in_batches(stream, _handle, STATS, size=BATCH, within=WITHIN)
 
 
 def _handle(uow: UnitOfWork, event: faust.EventT) -> None:
@@ -108,12 +94,15 @@ def _apply(
         metrics.COMMANDS_DUPLICATE.labels(kind).inc()
         for ev in outcome.replayed:
             uow.send(ticket_events_topic, ticket_id, ev)
+        _repair_history(uow, event, ticket_id, outcome.replayed)
         return ()
     history = list(uow.load(ticket_history, ticket_id, [], event))  # a dropped record must not
     # leave its summaries in a list this batch already holds
+    known = {h["event_id"] for h in history}  # a kill -9 may have saved the history, not the ticket
     for ev in outcome.events:
         state = evolve(state, ev)
-        history.append(summarize(ev))
+        if ev.envelope.event_id not in known:
+            history.append(summarize(ev))
         if isinstance(ev, TicketOpened):
             metrics.TICKETS_OPENED.labels(ev.channel.value).inc()
     if outcome.rejection is not None:
@@ -130,3 +119,15 @@ def _apply(
     for ev in (*outcome.events, *([outcome.rejection] if outcome.rejection else [])):
         uow.send(ticket_events_topic, ticket_id, ev)
     return outcome.commands
+
+
+def _repair_history(uow: UnitOfWork, event: faust.EventT, ticket_id: str, replayed: Any) -> None:
+    """The two tables' changelogs are separate topics: a kill -9 between their writes can save
+    the ticket but not its history. A replayed command puts the summaries it lacks back, in
+    version order (same event ids, so nothing is listed twice)."""
+    history = uow.load(ticket_history, ticket_id, [], event)
+    known = {h["event_id"] for h in history}
+    missing = [summarize(ev) for ev in replayed if ev.envelope.event_id not in known]
+    if missing:
+        merged = sorted([*history, *missing], key=lambda h: h["version"])
+        uow.store(ticket_history, ticket_id, merged[-HISTORY_LIMIT:], event)
