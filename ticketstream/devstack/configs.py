@@ -16,8 +16,14 @@ CLICKHOUSE_BASE_CONFIG = Path("/etc/clickhouse-server/config.xml")
 
 
 def new_cluster_id() -> str:
-    """A KRaft cluster id in Kafka's format (URL-safe base64 of 16 random bytes, no padding)."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    """A KRaft cluster id in Kafka's format (URL-safe base64 of 16 random bytes, no padding).
+
+    Never one that starts with "-" (1 in 64 would): StorageTool's ``-t <id>`` then reads it as an
+    option and the format fails — Kafka's own ``Uuid.randomUuid`` draws again in that case too."""
+    while True:
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cid.startswith("-"):
+            return cid
 
 
 def kafka_server_properties(settings: Settings, data_dir: Path) -> str:

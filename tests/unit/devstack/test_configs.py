@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import uuid
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
 import yaml
 
 from ticketstream.devstack import configs
@@ -55,6 +57,14 @@ def test_cluster_id_is_kafka_uuid_format() -> None:
     cid = configs.new_cluster_id()
     assert len(cid) == 22
     assert len(base64.urlsafe_b64decode(cid + "==")) == 16
+
+
+def test_cluster_id_never_starts_with_a_dash(monkeypatch: pytest.MonkeyPatch) -> None:
+    # StorageTool's "-t <id>" reads "-…" as an option: the first draw (0xf8… → "-") is redrawn
+    draws = iter([uuid.UUID(bytes=b"\xf8" + bytes(15)), uuid.UUID(bytes=b"\x01" * 16)])
+    monkeypatch.setattr(configs.uuid, "uuid4", lambda: next(draws))
+    assert base64.urlsafe_b64encode(b"\xf8" + bytes(15)).decode().startswith("-")
+    assert configs.new_cluster_id() == base64.urlsafe_b64encode(b"\x01" * 16).rstrip(b"=").decode()
 
 
 def test_clickhouse_config_own_paths_ports_and_loopback_only() -> None:
