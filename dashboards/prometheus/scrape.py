@@ -6,8 +6,8 @@
 Jobs (their names are what the alert rules and dashboards select on): ``gateway``, ``worker``
 (Faust web server, /metrics), ``outbound`` (agent replies sent through the channels),
 ``email-poll`` (IMAP), ``projector``, ``lag-exporter`` (consumer lag, projection freshness,
-Kafka/ClickHouse reachability) and ``prometheus`` itself. docker-compose runs no outbound
-worker or e-mail poller yet, so its config has no jobs for them.
+Kafka/ClickHouse reachability) and ``prometheus`` itself. docker-compose runs no e-mail poller
+(it needs a mailbox's settings), so its config has no job for it.
 """
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ def compose_config() -> dict[str, object]:
                 "gateway": "gateway:8080",
                 "worker": "worker:6066",
                 "projector": "projector:9465",
+                "outbound": f"outbound:{OUTBOUND_PORT}",
                 "lag-exporter": f"lag-exporter:{LAG_EXPORTER_PORT}",
             }
         ),

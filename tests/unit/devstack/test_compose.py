@@ -25,6 +25,11 @@ PROJECT_SERVICES = {
         "ObservabilitySettings",
         "lag_exporter_port",
     ),
+    "outbound": (
+        "ticketstream.observability.settings",
+        "ObservabilitySettings",
+        "outbound_metrics_port",
+    ),
 }
 
 
