@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 from projections.engines import DriverEngine
@@ -94,6 +96,11 @@ def run_projector(
         def on_partitions_assigned(self, assigned: Any) -> None:
             projector.on_assigned(assigned)
 
+    if not wait_for_topics(consumer.topics, topics, stop):
+        consumer.close(autocommit=False)
+        producer.close()
+        engine.close()
+        return
     consumer.subscribe(list(topics), listener=Listener())
     log.info("projecting %s into %s (group %s)", ", ".join(topics), config.db, config.group)
     try:
@@ -102,6 +109,37 @@ def run_projector(
         consumer.close(autocommit=False)
         producer.close()
         engine.close()
+
+
+def wait_for_topics(
+    existing: Callable[[], set[str]],
+    topics: tuple[str, ...],
+    stop: threading.Event,
+    *,
+    every: float = 10.0,
+    poll: float = 1.0,
+) -> bool:
+    """Wait until every topic in ``topics`` exists on the broker; False if ``stop`` came first.
+
+    A kafka-python 3.0 group subscribed to topics that are created afterwards was seen to stall
+    for good after the rebalance their creation causes (a projector that never got partitions,
+    in-process and as its own process). The workers and the gateway declare the topics; until
+    they have, say which ones are missing, every ``every`` seconds."""
+    said = 0.0
+    while not stop.is_set():
+        missing = sorted(set(topics) - existing())
+        if not missing:
+            return True
+        if time.monotonic() - said >= every:
+            log.warning(
+                "waiting for %d topic(s) to exist before joining the group: %s — start the "
+                "stream workers (they declare them) or create them with the workers' partitions",
+                len(missing),
+                ", ".join(missing),
+            )
+            said = time.monotonic()
+        stop.wait(poll)
+    return False
 
 
 def install_signal_handlers(stop: threading.Event) -> None:
