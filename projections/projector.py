@@ -87,6 +87,7 @@ class Projector:
         self.pipelined = pipelined
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="projector-writer")
         self._inflight: tuple[Future[None], dict[Any, int], int] | None = None
+        self._in_rebalance = False  # inside the rebalance listener: no blocking Kafka calls
         self.rows_written = 0
 
     # ------------------------------------------------------------------ consuming
@@ -254,6 +255,12 @@ class Projector:
         from kafka.errors import CommitFailedError
         from kafka.structs import OffsetAndMetadata
 
+        if self._in_rebalance:
+            log.info(
+                "rebalance: %d partition(s) written, not committed (replayed, deduplicated)",
+                len(offsets),
+            )
+            return
         try:
             self.consumer.commit({tp: OffsetAndMetadata(o, "", -1) for tp, o in offsets.items()})
         except CommitFailedError as exc:
@@ -316,10 +323,17 @@ class Projector:
         self._pool.shutdown(wait=True)
 
     def on_revoked(self, _partitions: Iterable[Any]) -> None:
-        """Rebalance: write and commit what is pending, forget state of moved partitions."""
+        """Rebalance: write what is pending, forget state of moved partitions.
+
+        No offset commit here: kafka-python 3 runs the listener on its IO thread, where a blocking
+        ``commit`` raises (it failed the projector on the first rebalance). The written records'
+        offsets stay uncommitted, so whoever owns the partitions next reads them again and the
+        inserts deduplicate by event id — the same path as a crash between insert and commit."""
+        self._in_rebalance = True
         try:
             self.finish()
         finally:
+            self._in_rebalance = False
             self.projection.forget()
 
     def on_assigned(self, _partitions: Iterable[Any]) -> None:
