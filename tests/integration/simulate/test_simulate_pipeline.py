@@ -7,7 +7,9 @@ breaches per metric and priority equal the ones the simulator computes on its ow
 from __future__ import annotations
 
 import asyncio
-import threading
+import os
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,8 +19,6 @@ from clickhouse_driver.errors import ServerException
 
 from connectors.service import running_gateway
 from connectors.settings import ConnectorSettings
-from projections.service import run_projector
-from projections.settings import ProjectionSettings
 from schemas import topics as names
 from schemas.records import SlaBreached
 from streams.settings import StreamsSettings
@@ -60,17 +60,19 @@ def test_simulated_hours_reach_clickhouse_and_sla_breaches_match(
         port,
         tmp_path / "worker.log",
     )
-    core = stack.settings.model_copy(update={"clickhouse_database": db})
-    ps = ProjectionSettings(  # type: ignore[call-arg]
-        projections_group=f"sim-projector-{unique_name}", projections_flush_seconds=0.2
-    )
-    stop = threading.Event()
-    projector = threading.Thread(
-        target=run_projector,
-        args=(core, ps),
-        kwargs={"stop": stop, "topics": tuple(prefix + t for t in names.EVENT_TOPICS)},
-        daemon=True,
-    )
+    # The projector runs as its own process, as in production: in this process (gateway and
+    # simulator busy on the GIL) its kafka-python consumer was seen dropped from its group.
+    projector_env = {
+        **os.environ,
+        **stack.env(),
+        "TICKETSTREAM_CLICKHOUSE_DATABASE": db,
+        "TICKETSTREAM_PROJECTIONS_GROUP": f"sim-projector-{unique_name}",
+        "TICKETSTREAM_PROJECTIONS_TOPICS": ",".join(prefix + t for t in names.EVENT_TOPICS),
+        "TICKETSTREAM_PROJECTIONS_FLUSH_SECONDS": "0.2",
+        "TICKETSTREAM_PROJECTOR_METRICS_PORT": str(free_port()),
+    }
+    projector: subprocess.Popen[bytes] | None = None
+    projector_log = (tmp_path / "projector.log").open("wb")
     cs = ConnectorSettings(**SECRETS)  # type: ignore[arg-type]
     config = SimConfig(
         preset="tesco",
@@ -102,7 +104,12 @@ def test_simulated_hours_reach_clickhouse_and_sla_breaches_match(
     worker.start()
     try:
         worker.wait_ready(120)
-        projector.start()
+        projector = subprocess.Popen(
+            [sys.executable, "-m", "ticketstream.cli", "projections", "run"],
+            env=projector_env,
+            stdout=projector_log,
+            stderr=subprocess.STDOUT,
+        )
         truth = asyncio.run(simulate())
         assert truth.http_errors == {}, truth.http_errors
         assert truth.unconfirmed == 0 and truth.tickets_unobserved == 0
@@ -147,6 +154,12 @@ def test_simulated_hours_reach_clickhouse_and_sla_breaches_match(
         ]  # fmt: skip
         assert got == expected, differ
     finally:
-        stop.set()
         worker.stop()
-        projector.join(10)
+        if projector is not None:
+            projector.terminate()  # it flushes and leaves its group
+            try:
+                projector.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                projector.kill()
+                projector.wait()
+        projector_log.close()
