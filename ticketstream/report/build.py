@@ -94,6 +94,30 @@ def _nonzero(cells: Mapping[K, int]) -> dict[K, int]:
     return {k: v for k, v in cells.items() if v}
 
 
+def _equal(name: str, expected: int, actual: int) -> Check:
+    return Check(name, str(expected), str(actual), expected == actual)
+
+
+def _cells_equal(
+    name: str, left: tuple[str, Mapping[K, int]], right: tuple[str, Mapping[K, int]]
+) -> Check:
+    """``left`` and ``right`` (a label and counts per cell) agree in every cell; the detail names
+    each cell where they differ."""
+    (lname, lcells), (rname, rcells) = left, right
+
+    def label(key: K) -> str:
+        return "/".join(key) if isinstance(key, tuple) else str(key)
+
+    diff = sorted(
+        f"{label(k)}: {lname} {lcells.get(k, 0)}, {rname} {rcells.get(k, 0)}"
+        for k in set(lcells) | set(rcells)
+        if lcells.get(k, 0) != rcells.get(k, 0)
+    )
+    return Check(
+        name, str(sum(lcells.values())), str(sum(rcells.values())), not diff, "; ".join(diff)
+    )
+
+
 def check_report(rows: ReportRows, expected: Expected | None) -> tuple[Check, ...]:
     """The checks of a report: ClickHouse against the simulator's ground truth (when given) and
     against itself (two tables that must agree, by direct SQL)."""
@@ -103,77 +127,37 @@ def check_report(rows: ReportRows, expected: Expected | None) -> tuple[Check, ..
     engine_breaches = _nonzero({(m, p): n for m, p, n in rows.breach_events})
     timer_breaches = _nonzero({(m, p): b for m, p, _, _, b, _ in rows.sla})
     if expected is not None:
-        checks.append(
-            Check(
-                "tickets: sent by the simulator = tickets in ClickHouse",
-                str(expected.tickets),
-                str(in_ch),
-                expected.tickets == in_ch,
-            )
-        )
-        want_channels = _nonzero(dict(expected.tickets_by_channel))
-        diff = sorted(
-            f"{c}: sent {want_channels.get(c, 0)}, in ClickHouse {by_channel.get(c, 0)}"
-            for c in set(want_channels) | set(by_channel)
-            if want_channels.get(c, 0) != by_channel.get(c, 0)
-        )
-        checks.append(
-            Check(
-                "tickets per channel: simulator = ClickHouse",
-                str(sum(want_channels.values())),
-                str(in_ch),
-                not diff,
-                "; ".join(diff),
-            )
-        )
         received = dict(rows.messages_by_type).get("ChannelMessageReceived", 0)
-        checks.append(
-            Check(
+        checks += [
+            _equal(
+                "tickets: sent by the simulator = tickets in ClickHouse", expected.tickets, in_ch
+            ),
+            _cells_equal(
+                "tickets per channel: simulator = ClickHouse",
+                ("sent", _nonzero(dict(expected.tickets_by_channel))),
+                ("in ClickHouse", by_channel),
+            ),
+            _equal(
                 "customer messages: sent by the simulator = received by the gateway",
-                str(expected.messages),
-                str(received),
-                expected.messages == received,
-            )
-        )
-        want_breaches = _nonzero(dict(expected.breaches))
-        diff = sorted(
-            f"{m}/{p}: simulator {want_breaches.get((m, p), 0)}, "
-            f"SLA engine {engine_breaches.get((m, p), 0)}"
-            for m, p in set(want_breaches) | set(engine_breaches)
-            if want_breaches.get((m, p), 0) != engine_breaches.get((m, p), 0)
-        )
-        checks.append(
-            Check(
+                expected.messages,
+                received,
+            ),
+            _cells_equal(
                 "SLA breaches: SLA engine = simulator (per metric and priority)",
-                str(sum(want_breaches.values())),
-                str(sum(engine_breaches.values())),
-                not diff,
-                "; ".join(diff),
-            )
-        )
-    checks.append(
-        Check(
-            "tickets table = TicketOpened events (direct SQL)",
-            str(rows.tickets_opened_events),
-            str(in_ch),
-            rows.tickets_opened_events == in_ch,
-        )
-    )
-    diff = sorted(
-        f"{m}/{p}: SlaBreached events {engine_breaches.get((m, p), 0)}, "
-        f"breached timers {timer_breaches.get((m, p), 0)}"
-        for m, p in set(engine_breaches) | set(timer_breaches)
-        if engine_breaches.get((m, p), 0) != timer_breaches.get((m, p), 0)
-    )
-    checks.append(
-        Check(
+                ("simulator", _nonzero(dict(expected.breaches))),
+                ("SLA engine", engine_breaches),
+            ),
+        ]
+    checks += [
+        _equal(
+            "tickets table = TicketOpened events (direct SQL)", rows.tickets_opened_events, in_ch
+        ),
+        _cells_equal(
             "SlaBreached events = breached timers (direct SQL)",
-            str(sum(engine_breaches.values())),
-            str(sum(timer_breaches.values())),
-            not diff,
-            "; ".join(diff),
-        )
-    )
+            ("SlaBreached events", engine_breaches),
+            ("breached timers", timer_breaches),
+        ),
+    ]
     return tuple(checks)
 
 
