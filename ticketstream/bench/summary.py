@@ -75,14 +75,35 @@ def at_least(
     value = _num(get(data, value_path)) if value_path else ratio
     base = _num(get(data, baseline)) if baseline else None
     if ratio is None:
-        return Metric(
-            bench, metric, None, unit, base, None, f"≥ {target:g} {unit}".strip(), False,
-            f"no {path}",
-        )  # fmt: skip
+        return (
+            Metric(
+                bench,
+                metric,
+                None,
+                unit,
+                base,
+                None,
+                f"≥ {target:g} {unit}".strip(),
+                False,
+                f"no {path}",
+            ),
+        )
     return Metric(
         bench, metric, value, unit, base, ratio if value_path else None,
         f"≥ {target:g} {unit}".strip(),
         ratio >= target,
+    )  # fmt: skip
+
+
+def ratio_at_least(
+    bench: str, metric: str, data: Mapping[str, Any], *, ratio: str, value: str, baseline: str,
+    target: float, unit: str,
+) -> Metric:  # fmt: skip
+    """A value beside its same-run baseline whose ratio must be ≥ ``target``."""
+    r = _num(get(data, ratio))
+    return Metric(
+        bench, metric, _num(get(data, value)), unit, _num(get(data, baseline)), r,
+        f"≥ {target:g}", r is not None and r >= target, "" if r is not None else f"no {ratio}",
     )  # fmt: skip
 
 
@@ -104,34 +125,30 @@ def info(bench: str, metric: str, data: Mapping[str, Any], path: str, unit: str)
 
 def schemas_metrics(d: Mapping[str, Any]) -> list[Metric]:
     return [
-        Metric(
+        ratio_at_least(
             "schemas",
             "codec encode+decode (ratio to raw fastavro)",
-            _num(d.get("codec_records_per_s_median")),
-            "records/s",
-            _num(d.get("baseline_records_per_s_median")),
-            _num(d.get("ratio_median")),
-            "≥ 0.8",
-            (_num(d.get("ratio_median")) or 0.0) >= 0.8,
-            "" if "ratio_median" in d else "no ratio_median",
-        )
+            d,
+            ratio="ratio_median",
+            value="codec_records_per_s_median",
+            baseline="baseline_records_per_s_median",
+            target=0.8,
+            unit="records/s",
+        ),
     ]
 
 
 def gateway_metrics(d: Mapping[str, Any]) -> list[Metric]:
-    t = get(d, "throughput") or {}
-    ratio = _num(t.get("ratio"))
     return [
-        Metric(
+        ratio_at_least(
             "gateway",
             "signed webhooks produced (ratio to bare aiohttp)",
-            _num(t.get("gateway_median")),
-            "req/s",
-            _num(t.get("bare_median")),
-            ratio,
-            "≥ 0.5",
-            ratio is not None and ratio >= 0.5,
-            "" if ratio is not None else "no throughput/ratio",
+            d,
+            ratio="throughput/ratio",
+            value="throughput/gateway_median",
+            baseline="throughput/bare_median",
+            target=0.5,
+            unit="req/s",
         ),
         at_most("gateway", "p99 ack latency at 1,000 req/s", d, _gateway_p99_path(d), 0.05, "s"),
     ]
@@ -145,18 +162,16 @@ def _gateway_p99_path(d: Mapping[str, Any]) -> str:
 
 
 def streams_metrics(d: Mapping[str, Any]) -> list[Metric]:
-    ratio = _num(d.get("ratio"))
     return [
-        Metric(
+        ratio_at_least(
             "streams",
             "threading + ticket aggregate (ratio to raw aiokafka)",
-            _num(d.get("worker_msgs_per_s")),
-            "msg/s",
-            _num(d.get("raw_aiokafka_msgs_per_s")),
-            ratio,
-            "≥ 0.3",
-            ratio is not None and ratio >= 0.3,
-            "" if ratio is not None else "no ratio",
+            d,
+            ratio="ratio",
+            value="worker_msgs_per_s",
+            baseline="raw_aiokafka_msgs_per_s",
+            target=0.3,
+            unit="msg/s",
         ),
         at_least("streams", "worker throughput", d, "worker_msgs_per_s", 5000, "msg/s"),
         info(
@@ -219,18 +234,16 @@ def sla_metrics(d: Mapping[str, Any]) -> list[Metric]:
 
 
 def projections_metrics(d: Mapping[str, Any]) -> list[Metric]:
-    ratio = _num(get(d, "throughput/ratio"))
     return [
-        Metric(
+        ratio_at_least(
             "projections",
             "projector rows (ratio to raw columnar inserts)",
-            _num(get(d, "throughput/projector_rows_per_s")),
-            "rows/s",
-            _num(get(d, "throughput/raw_rows_per_s")),
-            ratio,
-            "≥ 0.7",
-            ratio is not None and ratio >= 0.7,
-            "" if ratio is not None else "no throughput/ratio",
+            d,
+            ratio="throughput/ratio",
+            value="throughput/projector_rows_per_s",
+            baseline="throughput/raw_rows_per_s",
+            target=0.7,
+            unit="rows/s",
         ),
         at_most(
             "projections", "event → queryable p99 at 5,000 events/s", d, "latency/p99_s", 2.0, "s"
