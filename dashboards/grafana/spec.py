@@ -63,6 +63,20 @@ def P(expr: str, legend: str = "") -> Query:
     return Query(expr, legend)
 
 
+def quantiles(histogram: str, *qs: float, by: str = "", match: str = "") -> tuple[Query, ...]:
+    """One ``histogram_quantile`` query per quantile of ``histogram`` (its ``_bucket`` series),
+    legend ``p50``/``p99``…; with ``by`` (a label) one series per label value, legend the value."""
+    groups = ", ".join(("le", by) if by else ("le",))
+    selector = f"{histogram}_bucket{{{match}}}" if match else f"{histogram}_bucket"
+    return tuple(
+        Query(
+            f"histogram_quantile({q:g}, sum by ({groups}) (rate({selector}[{RATE}])))",
+            f"{{{{{by}}}}}" if by else f"p{round(q * 100)}",
+        )
+        for q in qs
+    )
+
+
 CH_FILTER = (
     "tenant_id = ${tenant:singlequote} AND channel IN (${channel:singlequote}) "
     "AND priority IN (${priority:singlequote})"

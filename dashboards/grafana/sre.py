@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dashboards.grafana.spec import RATE, DashboardSpec, P, Panel, Row, Variable
+from dashboards.grafana.spec import RATE, DashboardSpec, P, Panel, Row, Variable, quantiles
 
 CH = 'channel=~"$channel"'
 PRIO = 'priority=~"$priority"'
@@ -100,37 +100,31 @@ LATENCY = Row(
         Panel(
             "Stream event runtime (p50, p99)",
             "Time an agent spends on one event (Faust sensor, milliseconds).",
-            (
-                P(f"histogram_quantile(0.5, sum by (le) (rate(ticketstream_faust_events_runtime_ms_bucket[{RATE}])))", "p50"),
-                P(f"histogram_quantile(0.99, sum by (le) (rate(ticketstream_faust_events_runtime_ms_bucket[{RATE}])))", "p99"),
-            ),
+            quantiles("ticketstream_faust_events_runtime_ms", 0.5, 0.99),
             unit="ms",
         ),
         Panel(
             "Worker producer send latency (p99)",
             "Time from send to broker ack for the worker's produced records (milliseconds).",
-            (P(f"histogram_quantile(0.99, sum by (le) (rate(ticketstream_faust_producer_send_latency_bucket[{RATE}])))", "p99"),),
+            quantiles("ticketstream_faust_producer_send_latency", 0.99),
             unit="ms",
         ),
         Panel(
             "Gateway request latency (p99) by channel",
             "Webhook handling time including the acks=all produce, seconds.",
-            (P(f"histogram_quantile(0.99, sum by (le, channel) (rate(ticketstream_gateway_request_duration_seconds_bucket{{{CH}}}[{RATE}])))", "{{channel}}"),),
+            quantiles("ticketstream_gateway_request_duration_seconds", 0.99, by="channel", match=CH),
             unit="s",
         ),
         Panel(
             "Gateway produce latency (p99) by channel",
             "Time to produce a webhook's messages and get Kafka's acks (acks=all), seconds.",
-            (P(f"histogram_quantile(0.99, sum by (le, channel) (rate(ticketstream_gateway_produce_latency_seconds_bucket{{{CH}}}[{RATE}])))", "{{channel}}"),),
+            quantiles("ticketstream_gateway_produce_latency_seconds", 0.99, by="channel", match=CH),
             unit="s",
         ),
         Panel(
             "Projector batch insert latency (p50, p99)",
             "Time to write one batch to ClickHouse (all tables), seconds.",
-            (
-                P(f"histogram_quantile(0.5, sum by (le) (rate(ticketstream_projector_insert_seconds_bucket[{RATE}])))", "p50"),
-                P(f"histogram_quantile(0.99, sum by (le) (rate(ticketstream_projector_insert_seconds_bucket[{RATE}])))", "p99"),
-            ),
+            quantiles("ticketstream_projector_insert_seconds", 0.5, 0.99),
             unit="s",
         ),
     ),
@@ -194,10 +188,7 @@ ROUTING = Row(
         Panel(
             "Assignment latency (p50, p90)",
             "Seconds from a ticket starting to wait (event time) to the router assigning it.",
-            (
-                P(f"histogram_quantile(0.5, sum by (le) (rate(ticketstream_ticket_assignment_latency_seconds_bucket[{RATE}])))", "p50"),
-                P(f"histogram_quantile(0.9, sum by (le) (rate(ticketstream_ticket_assignment_latency_seconds_bucket[{RATE}])))", "p90"),
-            ),
+            quantiles("ticketstream_ticket_assignment_latency_seconds", 0.5, 0.9),
             unit="s",
         ),
     ),
@@ -230,10 +221,7 @@ TIMERS = Row(
         Panel(
             "SLA firing lag (p50, p99)",
             "Fired minus due time of warnings, breaches and auto-closes, seconds (should stay ~1 tick).",
-            (
-                P(f"histogram_quantile(0.5, sum by (le) (rate(ticketstream_sla_firing_lag_seconds_bucket[{RATE}])))", "p50"),
-                P(f"histogram_quantile(0.99, sum by (le) (rate(ticketstream_sla_firing_lag_seconds_bucket[{RATE}])))", "p99"),
-            ),
+            quantiles("ticketstream_sla_firing_lag_seconds", 0.5, 0.99),
             unit="s",
         ),
         Panel(
