@@ -8,7 +8,6 @@ dashboard tests.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import importlib.util
 import sys
@@ -17,6 +16,8 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.metrics import MetricWrapperBase
+
+from dashboards.generated import write_or_check
 
 REPO = Path(__file__).resolve().parent.parent
 SRE_DOC = REPO / "docs" / "sre.md"
@@ -133,18 +134,12 @@ def render_doc(text: str, docs: list[MetricDoc]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true")
-    args = parser.parse_args(argv)
-    text = SRE_DOC.read_text()
-    new = render_doc(text, catalog())
-    if args.check:
-        if new != text:
-            print("docs/sre.md metric table out of date: run python -m dashboards.catalog")
-            return 1
-        return 0
-    SRE_DOC.write_text(new)
-    return 0
+    return write_or_check(
+        __doc__.splitlines()[0],
+        lambda: {SRE_DOC: render_doc(SRE_DOC.read_text(), catalog())},
+        "python -m dashboards.catalog",
+        argv,
+    )
 
 
 if __name__ == "__main__":

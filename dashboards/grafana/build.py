@@ -8,7 +8,6 @@ docker-compose through provisioning/dashboards/ticketstream.yml).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -22,6 +21,7 @@ from grafana_foundation_sdk.cog import variants as cogvariants
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import dashboard as gm
 
+from dashboards.generated import write_or_check
 from dashboards.grafana.spec import DashboardSpec, Panel, Query
 
 OUT_DIR = Path(__file__).resolve().parent / "dashboards"
@@ -167,24 +167,17 @@ def render_doc(text: str) -> str:
     return f"{head}{BEGIN}\n{panels_markdown()}{END}{tail}"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail if the JSON is out of date")
-    args = parser.parse_args(argv)
-    stale = []
+def _files() -> dict[Path, str]:
     files = rendered()
     if DOC.exists():
         files[DOC] = render_doc(DOC.read_text())
-    for path, text in files.items():
-        if args.check:
-            if not path.exists() or path.read_text() != text:
-                stale.append(path.name)
-        else:
-            path.write_text(text)
-    if stale:
-        print(f"out of date: {', '.join(stale)}; run python -m dashboards.grafana.build")
-        return 1
-    return 0
+    return files
+
+
+def main(argv: list[str] | None = None) -> int:
+    return write_or_check(
+        __doc__.splitlines()[0], _files, "python -m dashboards.grafana.build", argv
+    )
 
 
 if __name__ == "__main__":

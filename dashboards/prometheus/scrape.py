@@ -12,12 +12,12 @@ Kafka/ClickHouse reachability) and ``prometheus`` itself. docker-compose runs no
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import yaml
 
+from dashboards.generated import write_or_check
 from ticketstream.settings import Settings
 
 HERE = Path(__file__).resolve().parent
@@ -89,20 +89,9 @@ def rendered() -> dict[Path, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail if a file is out of date")
-    args = parser.parse_args(argv)
-    stale = []
-    for path, text in rendered().items():
-        if args.check:
-            if not path.exists() or path.read_text() != text:
-                stale.append(path.name)
-        else:
-            path.write_text(text)
-    if stale:
-        print(f"out of date: {', '.join(stale)}; run python -m dashboards.prometheus.scrape")
-        return 1
-    return 0
+    return write_or_check(
+        __doc__.splitlines()[0], rendered, "python -m dashboards.prometheus.scrape", argv
+    )
 
 
 if __name__ == "__main__":
