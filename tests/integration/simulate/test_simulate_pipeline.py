@@ -7,9 +7,6 @@ breaches per metric and priority equal the ones the simulator computes on its ow
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +21,7 @@ from schemas.records import SlaBreached
 from streams.settings import StreamsSettings
 from streams.testing import WorkerProcess
 from streams.topics_admin import ensure_topics
+from ticketstream.demo.services import Service
 from ticketstream.devstack.procs import free_port
 from ticketstream.simulate import Endpoints, GroundTruth, SimConfig, run_async
 from ticketstream.simulate.config import secrets_of
@@ -63,7 +61,6 @@ def test_simulated_hours_reach_clickhouse_and_sla_breaches_match(
     # The projector runs as its own process, as in production: in this process (gateway and
     # simulator busy on the GIL) its kafka-python consumer was seen dropped from its group.
     projector_env = {
-        **os.environ,
         **stack.env(),
         "TICKETSTREAM_CLICKHOUSE_DATABASE": db,
         "TICKETSTREAM_PROJECTIONS_GROUP": f"sim-projector-{unique_name}",
@@ -71,8 +68,9 @@ def test_simulated_hours_reach_clickhouse_and_sla_breaches_match(
         "TICKETSTREAM_PROJECTIONS_FLUSH_SECONDS": "0.2",
         "TICKETSTREAM_PROJECTOR_METRICS_PORT": str(free_port()),
     }
-    projector: subprocess.Popen[bytes] | None = None
-    projector_log = (tmp_path / "projector.log").open("wb")
+    projector = Service(
+        "projector", ["projections", "run"], projector_env, tmp_path / "projector.log"
+    )
     cs = ConnectorSettings(**SECRETS)  # type: ignore[arg-type]
     config = SimConfig(
         preset="tesco",
@@ -104,12 +102,7 @@ def test_simulated_hours_reach_clickhouse_and_sla_breaches_match(
     worker.start()
     try:
         worker.wait_ready(120)
-        projector = subprocess.Popen(
-            [sys.executable, "-m", "ticketstream.cli", "projections", "run"],
-            env=projector_env,
-            stdout=projector_log,
-            stderr=subprocess.STDOUT,
-        )
+        projector.start()
         truth = asyncio.run(simulate())
         assert truth.http_errors == {}, truth.http_errors
         assert truth.unconfirmed == 0 and truth.tickets_unobserved == 0
@@ -155,11 +148,4 @@ def test_simulated_hours_reach_clickhouse_and_sla_breaches_match(
         assert got == expected, differ
     finally:
         worker.stop()
-        if projector is not None:
-            projector.terminate()  # it flushes and leaves its group
-            try:
-                projector.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                projector.kill()
-                projector.wait()
-        projector_log.close()
+        projector.stop(timeout=30)  # SIGTERM: it flushes and leaves its group
