@@ -12,6 +12,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from schemas.records import SlaBreached, SlaTimerFulfilled, SlaWarning
 from streams.domain.sla.clock import SlaState
+from streams.domain.sla.policy import PolicySet
 
 ACTIVE_TIMERS = Gauge(
     "ticketstream_sla_active_timers",
@@ -43,6 +44,20 @@ TICK_SECONDS = Histogram(
     "Time to process one SLA tick (sweep the index, fire what is due), in seconds",
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
+
+
+def declare_series(policies: PolicySet) -> None:
+    """Create every (policy, metric, priority) series of the counters at 0 when a policy set is
+    loaded. A counter series born with its first value makes ``increase()`` miss that value, so
+    the first burst of warnings or breaches after a worker start would not fire the alerts."""
+    for policy in policies.policies:
+        for metric, by_priority in policy.targets.items():
+            for priority in by_priority:
+                labels = (policy.policy_id, metric.value, priority.value)
+                BREACHES.labels(*labels)
+                FULFILLED.labels(*labels)
+                for assigned in ("true", "false"):
+                    WARNINGS.labels(*labels, assigned)
 
 
 def _active(state: SlaState | None) -> _Count[str]:

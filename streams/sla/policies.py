@@ -9,6 +9,7 @@ from functools import lru_cache
 
 from schemas.topics import SLA_POLICIES_KEY
 from streams.domain.sla.policy import PolicySet, load_policies, parse_policies
+from streams.sla import metrics
 from streams.sla.settings import SlaSettings
 
 KEY = SLA_POLICIES_KEY.encode()
@@ -16,12 +17,16 @@ KEY = SLA_POLICIES_KEY.encode()
 
 @lru_cache(maxsize=1)
 def _file_policies() -> PolicySet:
-    return load_policies(SlaSettings().sla_policies_path)  # type: ignore[call-arg]
+    policies = load_policies(SlaSettings().sla_policies_path)  # type: ignore[call-arg]
+    metrics.declare_series(policies)
+    return policies
 
 
 @lru_cache(maxsize=4)
 def _parsed(version: int, text: str) -> PolicySet:
-    return parse_policies(text, version=version, source=f"SlaPoliciesUpdated v{version}")
+    policies = parse_policies(text, version=version, source=f"SlaPoliciesUpdated v{version}")
+    metrics.declare_series(policies)
+    return policies
 
 
 def current(table: Mapping[bytes, bytes]) -> PolicySet:

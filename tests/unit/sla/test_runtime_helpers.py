@@ -19,6 +19,22 @@ def test_policy_table_wins_over_the_file_and_is_parsed_once_per_version() -> Non
     assert policies.current(table) is current
 
 
+def test_loading_a_policy_set_creates_its_counter_series_at_zero() -> None:
+    """So that ``increase()`` counts the first breach after a worker start (docs/sre.md)."""
+    text = (POLICIES % {"closed": "", "notes": "false"}).replace("std", "declared")
+    labels = {"policy": "declared", "metric": "first_reply_time", "priority": "urgent"}
+    assert REGISTRY.get_sample_value("ticketstream_sla_breaches_total", labels) is None
+    policies.current({policies.KEY: policies.encode(11, text)})
+    assert REGISTRY.get_sample_value("ticketstream_sla_breaches_total", labels) == 0.0
+    assert REGISTRY.get_sample_value("ticketstream_sla_fulfilled_total", labels) == 0.0
+    for assigned in ("true", "false"):
+        warned = {**labels, "assigned": assigned}
+        assert REGISTRY.get_sample_value("ticketstream_sla_warnings_total", warned) == 0.0
+    # a priority the policy sets no target for gets no series
+    none = {**labels, "priority": "low"}
+    assert REGISTRY.get_sample_value("ticketstream_sla_breaches_total", none) is None
+
+
 def test_active_timer_gauge_follows_state_changes_and_breaches_are_counted() -> None:
     ps_text = POLICIES % {"closed": "", "notes": "false"}
     table = {policies.KEY: policies.encode(3, ps_text)}
