@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -124,3 +125,41 @@ async def webhooks(
         aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http,
     ):
         yield Webhooks(http, port, settings.api_secret.get_secret_value())
+
+
+class PollingExporter:
+    """The lag exporter as deployed: it polls every second (in a thread) and serves its registry
+    on a free port. Watches the consumer groups whose names contain ``unique_name``."""
+
+    def __init__(self, core: Settings, unique_name: str) -> None:
+        from ticketstream.observability.exporter import Exporter
+        from ticketstream.observability.http import serve_metrics
+        from ticketstream.observability.settings import ObservabilitySettings
+
+        self.exporter = Exporter(
+            core,
+            ObservabilitySettings(
+                lag_exporter_port=0,
+                lag_exporter_interval_seconds=1.0,
+                lag_exporter_group_pattern=f".*{unique_name}.*",
+                freshness_tables="events:occurred_at",
+            ),
+        )
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self.server = serve_metrics(0, "127.0.0.1", self.exporter.registry)
+        self.port: int = self.server.port
+
+    def _poll(self) -> None:
+        while not self._stop.wait(1.0):
+            self.exporter.poll_once()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread.ident is not None:
+            self._thread.join(timeout=30)
+        self.server.close()
+        self.exporter.close()

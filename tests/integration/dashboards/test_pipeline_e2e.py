@@ -24,9 +24,7 @@ import json
 import math
 import os
 import re
-import subprocess
 import sys
-import threading
 import time
 import urllib.parse
 import urllib.request
@@ -54,12 +52,11 @@ from schemas.records import Channel, Priority
 from streams.sla.ticks import produce_sla_ticks
 from streams.testing import WorkerProcess
 from tests.integration.connectors import fake_platforms as fp
+from ticketstream.demo.services import Service
 from ticketstream.devstack.procs import free_port
-from ticketstream.observability.exporter import Exporter
 from ticketstream.observability.http import serve_metrics
-from ticketstream.observability.settings import ObservabilitySettings
 
-from .helpers import Webhooks, promql, wait_topics_visible, webhooks, write_target
+from .helpers import PollingExporter, Webhooks, promql, wait_topics_visible, webhooks, write_target
 
 SECRET, TG_SECRET, TG_CHAT = "e2e-secret", "e2e-tg-secret", 4242
 TICKETS = int(os.environ.get("DASHBOARDS_E2E_TICKETS", "60"))  # 11130 for the big run
@@ -298,7 +295,6 @@ def test_pipeline_running_feeds_every_dashboard(stack, unique_name, tmp_path: Pa
     projected_topics = tuple(prefix + t for t in names.EVENT_TOPICS)
     projector_port = free_port()
     projector_env = {
-        **os.environ,
         **stack.env(),
         "TICKETSTREAM_CLICKHOUSE_DATABASE": db,
         "TICKETSTREAM_PROJECTIONS_GROUP": f"ticketstream-projector-{unique_name}",
@@ -306,27 +302,12 @@ def test_pipeline_running_feeds_every_dashboard(stack, unique_name, tmp_path: Pa
         "TICKETSTREAM_PROJECTIONS_FLUSH_SECONDS": "0.2",
         "TICKETSTREAM_PROJECTOR_METRICS_PORT": str(projector_port),
     }
-    projector: subprocess.Popen[bytes] | None = None
-    projector_log = (tmp_path / "projector.log").open("wb")
-    stop = threading.Event()
-    exporter = Exporter(
-        core,
-        ObservabilitySettings(
-            lag_exporter_port=0,
-            lag_exporter_interval_seconds=1.0,
-            lag_exporter_group_pattern=f".*{unique_name}.*",
-            freshness_tables="events:occurred_at",
-        ),
+    projector = Service(
+        "projector", ["projections", "run"], projector_env, tmp_path / "projector.log"
     )
-
-    def poll() -> None:
-        while not stop.wait(1.0):
-            exporter.poll_once()
-
-    poller = threading.Thread(target=poll, daemon=True)
+    lag = PollingExporter(core, unique_name)
     # The gateway and outbound code run in this process: one registry, two jobs.
     services = serve_metrics(0, "127.0.0.1", REGISTRY)
-    lag = serve_metrics(0, "127.0.0.1", exporter.registry)
     targets = {
         f"e2e-worker-{unique_name}": ("worker", worker.port),
         f"e2e-gw-{unique_name}": ("gateway", services.port),
@@ -340,13 +321,8 @@ def test_pipeline_running_feeds_every_dashboard(stack, unique_name, tmp_path: Pa
         wait_topics_visible(stack.kafka_bootstrap, list(projected_topics))
         for name, (job, port) in targets.items():
             write_target(stack, name, job, port)
-        projector = subprocess.Popen(
-            [sys.executable, "-m", "ticketstream.cli", "projections", "run"],
-            env=projector_env,
-            stdout=projector_log,
-            stderr=subprocess.STDOUT,
-        )
-        poller.start()
+        projector.start()
+        lag.start()
         junk = KafkaProducer(bootstrap_servers=stack.kafka_bootstrap, acks="all")
         junk.send(prefix + names.TICKET_COMMANDS, key=b"T-junk", value=b"\x00junk").get(30)
         junk.close()  # the worker dead-letters it and carries on
@@ -452,23 +428,12 @@ def test_pipeline_running_feeds_every_dashboard(stack, unique_name, tmp_path: Pa
             series = sum(len(f.samples) for f in text_string_to_metric_families(text))
             print(f"{tickets} tickets: {series} series on :{port}, {len(values)} label values")
     finally:
-        stop.set()
         worker.stop()
-        if projector is not None:
-            projector.terminate()  # it flushes and leaves its group
-            try:
-                projector.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                projector.kill()
-                projector.wait()
-        projector_log.close()
-        if poller.ident is not None:
-            poller.join(timeout=30)
+        projector.stop(timeout=30)  # SIGTERM: it flushes and leaves its group
         for name in targets:
             stack.stack.remove_scrape_target(name)
         services.close()
         lag.close()
-        exporter.close()
         client.disconnect()
         # Best effort, bounded: a hung DROP must not hide the test's own failure.
         dropper = Client(

@@ -20,11 +20,9 @@ from connectors.settings import ConnectorSettings
 from dashboards.grafana.queries import expand_promql, panel_queries
 from projections.service import run_projector
 from projections.settings import ProjectionSettings
-from ticketstream.observability.exporter import Exporter
 from ticketstream.observability.http import serve_metrics
-from ticketstream.observability.settings import ObservabilitySettings
 
-from .helpers import promql, wait_topics_visible, webhooks, write_target
+from .helpers import PollingExporter, promql, wait_topics_visible, webhooks, write_target
 
 SECRET = "pipeline-secret"
 MESSAGES = 300
@@ -69,30 +67,15 @@ def test_real_services_are_scraped_and_their_panels_return_data(stack, unique_na
         kwargs={"stop": stop, "topics": (topic,)},
         daemon=True,
     )
-    exporter = Exporter(
-        core,
-        ObservabilitySettings(
-            lag_exporter_port=0,
-            lag_exporter_interval_seconds=1.0,
-            lag_exporter_group_pattern=f".*{unique_name}.*",
-            freshness_tables="events:occurred_at",
-        ),
-    )
-
-    def poll() -> None:
-        while not stop.wait(1.0):
-            exporter.poll_once()
-
-    poller = threading.Thread(target=poll, daemon=True)
+    lag = PollingExporter(core, unique_name)
     services = serve_metrics(0, "127.0.0.1", REGISTRY)  # the gateway's and projector's metrics
-    lag = serve_metrics(0, "127.0.0.1", exporter.registry)
     names = {f"e2e-gw-{unique_name}": "gateway", f"e2e-proj-{unique_name}": "projector"}
     for name, job in names.items():
         write_target(stack, name, job, services.port)
     write_target(stack, f"e2e-lag-{unique_name}", "lag-exporter", lag.port)
     try:
         projector.start()
-        poller.start()
+        lag.start()
         statuses = asyncio.run(post_messages(stack.settings, topic, MESSAGES))
         assert statuses.count(202) == MESSAGES - MESSAGES // 10, sorted(set(statuses))
         # The projector really wrote the events (freshness reads them).
@@ -136,12 +119,10 @@ def test_real_services_are_scraped_and_their_panels_return_data(stack, unique_na
     finally:
         stop.set()
         projector.join(timeout=30)
-        poller.join(timeout=10)
         for name in [*names, f"e2e-lag-{unique_name}"]:
             stack.stack.remove_scrape_target(name)
         services.close()
         lag.close()
-        exporter.close()
         c = Client(host=stack.clickhouse_host, port=stack.clickhouse_port)
         c.execute(f"DROP DATABASE IF EXISTS {db}")
         c.disconnect()
