@@ -387,26 +387,41 @@ def run_demo(args: argparse.Namespace, out: Callable[[str], None] = print) -> in
     return status
 
 
-def _run(
-    args: argparse.Namespace,
+@dataclass
+class Pipeline:
+    """The running services of one run: what the simulator and the report need to reach them."""
+
+    stack: Stack
+    run_dir: Path
+    services: list[Service]
+    worker_ports: list[int]
+    endpoints: list[Endpoint]  # for people: /metrics, Prometheus, ClickHouse
+    sim: Any  # ticketstream.simulate.Endpoints: where the simulator sends its load
+
+
+def start_pipeline(
     stack: Stack,
     run_dir: Path,
     services: list[Service],
     platforms: Platforms,
-    t1: float,
-    setup_seconds: float,
-    out: Callable[[str], None],
-) -> int:
+    *,
+    workers: int,
+    start_timeout: float,
+    out: Callable[[str], None] = print,
+) -> Pipeline:
+    """Create the topics and start the projector, ``workers`` stream workers (simulated SLA
+    clock, the simulation's SLA policy, a per-run admin token), the outbound worker (replies to
+    ``platforms``) and the gateway (per-run secrets); return once all answer. Each started
+    service is appended to ``services`` as it starts, so the caller stops them (by pid) even
+    when this raises."""
     from ticketstream.devstack.procs import free_port
 
     try:
-        from ticketstream.simulate import Endpoints, SimConfig, policy_yaml
-        from ticketstream.simulate import run as simulate
+        from ticketstream.simulate import Endpoints, policy_yaml
         from ticketstream.simulate.config import secrets_of
     except ImportError as exc:
         raise DemoError(f"the simulator (ticketstream.simulate) is not available: {exc}") from None
     from connectors.settings import ConnectorSettings
-    from projections.service import open_engine
 
     settings = stack.settings
     keys = Secrets.generate()
@@ -426,25 +441,62 @@ def _run(
     from streams.topics_admin import ensure_topics
 
     ensure_topics(settings, load_streams_settings())
-    worker_ports = [settings.worker_web_port] + [free_port() for _ in range(args.workers - 1)]
+    worker_ports = [settings.worker_web_port] + [free_port() for _ in range(workers - 1)]
     out(f"· services (logs in {run_dir / 'logs'})")
-    planned = plan_services(settings, run_dir, env, workers=args.workers, worker_ports=worker_ports)
+    planned = plan_services(settings, run_dir, env, workers=workers, worker_ports=worker_ports)
     for s in planned:
         services.append(s.start())
         out(f"  {s.name:<10} pid {s.pid}")
         if s.name == "projector":  # migrations first, so the workers' topics meet a ready table
             wait_ready([s], timeout=120, out=out)
-    wait_ready(services, timeout=args.start_timeout, out=out)
+    wait_ready(services, timeout=start_timeout, out=out)
     for i, port in enumerate(worker_ports[1:], start=2):
         scrape_as_worker(stack, f"demo-worker-{i}", port)
     endpoints = endpoints_of(settings, worker_ports)
-    out("  all services answer; while the demo runs:")
+    out("  all services answer; while it runs:")
     for e in endpoints:
         out(f"    {e.name:<28} {e.url}")
-
     connector = ConnectorSettings.model_validate(
         {k[len(ENV_PREFIX) :].lower(): v for k, v in keys.env(platforms.base_url).items()}
     )
+    sim = Endpoints(
+        gateway_url=f"http://127.0.0.1:{settings.gateway_port}",
+        api_url=f"http://127.0.0.1:{worker_ports[0]}",
+        api_token=keys.api_token,
+        kafka_bootstrap=settings.kafka_bootstrap,
+        secrets=secrets_of(connector),
+    )
+    return Pipeline(stack, run_dir, services, worker_ports, endpoints, sim)
+
+
+def _run(
+    args: argparse.Namespace,
+    stack: Stack,
+    run_dir: Path,
+    services: list[Service],
+    platforms: Platforms,
+    t1: float,
+    setup_seconds: float,
+    out: Callable[[str], None],
+) -> int:
+    try:
+        from ticketstream.simulate import SimConfig
+        from ticketstream.simulate import run as simulate
+    except ImportError as exc:
+        raise DemoError(f"the simulator (ticketstream.simulate) is not available: {exc}") from None
+    from projections.service import open_engine
+
+    settings = stack.settings
+    pipeline = start_pipeline(
+        stack,
+        run_dir,
+        services,
+        platforms,
+        workers=args.workers,
+        start_timeout=args.start_timeout,
+        out=out,
+    )
+    endpoints = pipeline.endpoints
     config = SimConfig(
         preset="tesco",
         days=args.days,
@@ -452,13 +504,7 @@ def _run(
         seed=args.seed,
         tickets_per_week=args.tickets_per_week,
     )
-    ep = Endpoints(
-        gateway_url=f"http://127.0.0.1:{settings.gateway_port}",
-        api_url=f"http://127.0.0.1:{worker_ports[0]}",
-        api_token=keys.api_token,
-        kafka_bootstrap=settings.kafka_bootstrap,
-        secrets=secrets_of(connector),
-    )
+    ep = pipeline.sim
     out(
         f"· simulating {args.days:g} day(s) of the tesco preset "
         + ("" if args.tickets_per_week is None else f"at {args.tickets_per_week:,} tickets/week ")
