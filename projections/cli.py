@@ -34,16 +34,22 @@ def _migrate(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from prometheus_client import start_http_server
 
-    from projections.service import install_signal_handlers, run_projector
+    from projections.service import install_signal_handlers, run_projector, tune_gc
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     core = _core()
+    ps = load_projection_settings()
     port = args.metrics_port if args.metrics_port is not None else core.projector_metrics_port
-    if port:
-        start_http_server(port, addr=load_projection_settings().projections_metrics_host)
     stop = threading.Event()
     install_signal_handlers(stop)
-    run_projector(core, load_projection_settings(), stop=stop)
+    if ps.projections_processes > 1:
+        from projections.processes import run_processes
+
+        return run_processes(core, ps.projections_processes, port, stop)
+    if port:
+        start_http_server(port, addr=ps.projections_metrics_host)
+    tune_gc()
+    run_projector(core, ps, stop=stop)
     return 0
 
 

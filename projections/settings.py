@@ -40,6 +40,15 @@ class ProjectionSettings(BaseSettings):
     projections_store_bodies: bool = Field(
         False, description="Store message bodies and other free text (personal data) in ClickHouse"
     )
+    projections_processes: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description=(
+            "Projector processes `projections run` starts in its consumer group (partitions "
+            "spread over them; at most the partitions of a topic, and the cores, are useful)"
+        ),
+    )
     projections_metrics_host: str = Field(
         "127.0.0.1",
         description="Address the projector's /metrics listens on (0.0.0.0 in containers)",
