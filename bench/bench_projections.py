@@ -1,13 +1,14 @@
 """Benchmark: the projector vs raw clickhouse-driver columnar inserts, event → queryable
 latency, rebuild rate. Needs the dev stack (``ticketstream dev up``).
 
-    python -m bench.bench_projections [--tickets 6000] [--rate 5000] [--seconds 10]
+    python -m bench.bench_projections [--tickets 6000] [--processes 2] [--rate 5000] [--seconds 10]
 
-1. Throughput. A synthetic stream (6 events per ticket) is produced to private topics. Same
-   run, alternating rounds: (a) raw — the rows the projector would write, computed beforehand,
-   inserted with clickhouse-driver ``columnar=True`` into fresh tables in the same batches;
-   (b) projector — a fresh consumer group consumes, decodes, projects and inserts the same
-   events (commits included). Ratio = median projector rows/s ÷ median raw rows/s (target 0.7).
+1. Throughput. A synthetic stream (6 events per ticket) is produced to private topics
+   (``--partitions`` each). Same run, alternating rounds: (a) raw — the rows the projector would
+   write, computed beforehand, inserted with clickhouse-driver ``columnar=True`` into fresh
+   tables in the same batches; (b) projector — a fresh consumer group of 1 and of
+   ``--processes`` projector processes consumes, decodes, projects and inserts the same events
+   (commits included). Ratio = median projector rows/s ÷ median raw rows/s (target 0.7).
 2. Latency. ``ticketstream projections run`` (default settings: 5,000 rows or 0.5 s per batch) in
    its own process; this process produces at ``--rate`` events/s for ``--seconds`` and polls
    ClickHouse every 50 ms for every 25th event: latency = first seen − sent (target p99 ≤ 2 s).
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import platform
 import statistics
@@ -39,6 +41,7 @@ from projections.migrate import migrate
 from projections.projector import Projector, ProjectorConfig
 from projections.rebuild import rebuild
 from projections.rows import TABLE_COLUMNS, TABLES, Batch, Projection, Source
+from projections.service import make_consumer, make_producer, tune_gc
 from projections.synthetic import stream, ticket_events
 from schemas.codec import encode
 from schemas.topics import EVENT_TOPICS, key_of, route_of
@@ -85,40 +88,103 @@ def raw_round(core: Any, batches: list[Batch], db: str) -> tuple[float, int, flo
     return rows / secs, rows, cpu
 
 
-def projector_round(
-    core: Any, topics: dict[str, str], total: int, db: str, batch_rows: int
-) -> tuple[float, int, float]:
-    """Rows/s, rows and this process's CPU seconds (all threads) of projecting the topics."""
+def _projector_worker(
+    topics: list[str], db: str, group: str, batch_rows: int, ready: Any, go: Any, results: Any
+) -> None:
+    """One projector process of a round (spawned): the production consumer, GC setting and
+    projector; joins ``group``, reports its assignment until ``go``, then projects its
+    partitions from the beginning to their end offsets and reports rows, end time and CPU."""
+    tune_gc()
+    core = load_settings()
     engine = _engine(core)
-    _fresh(engine, db)
-    consumer = KafkaConsumer(
-        *topics.values(), bootstrap_servers=core.kafka_bootstrap, group_id=f"bench-{uuid.uuid4().hex[:8]}",
-        enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=batch_rows,
-        fetch_max_bytes=64 * 1024 * 1024, max_partition_fetch_bytes=16 * 1024 * 1024,
-    )  # fmt: skip
-    producer = KafkaProducer(bootstrap_servers=core.kafka_bootstrap)
+    consumer = make_consumer(core, group, batch_rows)
+    producer = make_producer(core)
     proj = Projector(
-        engine, consumer, producer, ProjectorConfig(db=db, group="bench", batch_rows=batch_rows)
+        engine, consumer, producer, ProjectorConfig(db=db, group=group, batch_rows=batch_rows)
     )
-    while not consumer.assignment():
-        consumer.poll(timeout_ms=100, max_records=1)  # join the group (not timed)
-    consumer.seek_to_beginning()
-    consumed = 0
-    t0, cpu0 = time.perf_counter(), time.process_time()
-    while consumed < total:
-        consumed += proj.poll_once(0.5)
+    consumer.subscribe(topics)
+    last: list[tuple[str, int]] | None = None
+    while not go.is_set():  # join the group (not timed); records read here are read again
+        consumer.poll(timeout_ms=20, max_records=1)
+        now = sorted((tp.topic, tp.partition) for tp in consumer.assignment())
+        if now != last:
+            ready.put((os.getpid(), now))
+            last = now
+    assigned = list(consumer.assignment())
+    consumer.seek_to_beginning(*assigned)
+    end = consumer.end_offsets(assigned)
+    cpu0 = time.process_time()
+    while any(consumer.position(tp) < end[tp] for tp in assigned):
+        proj.poll_once(0.5)
     proj.finish()
+    ended = time.monotonic()
     proj.close()
-    secs, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-    rows = proj.rows_written
-    consumer.close()
+    results.put((os.getpid(), proj.rows_written, ended, time.process_time() - cpu0))
+    consumer.close(autocommit=False)
     producer.close()
     engine.close()
-    return rows / secs, rows, cpu
 
 
-def throughput(core: Any, tag: str, tickets: int, batch_rows: int, rounds: int) -> dict[str, Any]:
+def projector_round(
+    core: Any, topics: dict[str, str], partitions: int, db: str, batch_rows: int, processes: int
+) -> tuple[float, int, float]:
+    """Rows/s, rows and CPU seconds (all projector processes) of ``processes`` projector
+    processes in one fresh consumer group projecting the topics from the beginning. Timed from
+    the moment every process holds its share of the partitions until the last one has
+    inserted and committed its last batch."""
+    engine = _engine(core)
+    _fresh(engine, db)
+    engine.close()
+    ctx = multiprocessing.get_context("spawn")
+    ready, results, go = ctx.Queue(), ctx.Queue(), ctx.Event()
+    group = f"bench-{uuid.uuid4().hex[:8]}"
+    args = (list(topics.values()), db, group, batch_rows, ready, go, results)
+    procs = [ctx.Process(target=_projector_worker, args=args) for _ in range(processes)]
+    for p in procs:
+        p.start()
+    try:
+        total = partitions * len(topics)
+        held: dict[int, list[tuple[str, int]]] = {}
+        deadline = time.monotonic() + 120
+        while True:  # every process has a disjoint share, together all partitions
+            pid, parts = ready.get(timeout=max(0.1, deadline - time.monotonic()))
+            held[pid] = parts
+            shares = list(held.values())
+            union = {tp for share in shares for tp in share}
+            if (
+                len(held) == processes and all(shares) and len(union) == total
+                and sum(len(x) for x in shares) == total
+            ):  # fmt: skip
+                break
+        t0 = time.monotonic()
+        go.set()
+        done = [results.get(timeout=600) for _ in procs]
+    finally:
+        for p in procs:
+            p.join(60)
+            if p.is_alive():
+                p.kill()
+    secs = max(ended for _, _, ended, _ in done) - t0
+    rows = sum(n for _, n, _, _ in done)
+    return rows / secs, rows, sum(cpu for _, _, _, cpu in done)
+
+
+def _create_topics(core: Any, topics: list[str], partitions: int) -> None:
+    admin = KafkaAdminClient(bootstrap_servers=core.kafka_bootstrap)
+    admin.create_topics([NewTopic(t, partitions, 1) for t in topics])
+    admin.close()
+    probe = KafkaConsumer(bootstrap_servers=core.kafka_bootstrap)
+    deadline = time.monotonic() + 30
+    while not set(topics) <= probe.topics() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    probe.close()
+
+
+def throughput(
+    core: Any, tag: str, tickets: int, batch_rows: int, rounds: int, partitions: int, processes: int
+) -> dict[str, Any]:
     topics = _topics(tag)
+    _create_topics(core, list(topics.values()), partitions)
     events = list(stream(tickets, tag))
     producer = KafkaProducer(
         bootstrap_servers=core.kafka_bootstrap, linger_ms=20, batch_size=1 << 20
@@ -141,27 +207,41 @@ def throughput(core: Any, tag: str, tickets: int, batch_rows: int, rounds: int) 
         )
     engine.execute(f"DROP DATABASE bench_rows_{tag}")
     engine.close()
+    rows = sum(b.row_count() for b in batches)
     raw_round(core, batches[:1], f"bench_raw_{tag}")  # warm-up: clickhouse-driver's lookup tables
-    raw, proj, raw_cpu, proj_cpu, loads = [], [], [], [], []
+    counts = sorted({1, processes})
+    sides = ["raw", *(f"projector_{n}" for n in counts)]
+    rate: dict[str, list[float]] = {s: [] for s in sides}
+    cpu: dict[str, list[float]] = {s: [] for s in sides}
+    loads: list[float] = []
     for r in range(rounds):
-        sides = ("raw", "projector") if r % 2 == 0 else ("projector", "raw")
-        for side in sides:
+        for side in sides[r % len(sides) :] + sides[: r % len(sides)]:  # rotate the order
             loads.append(os.getloadavg()[0])
             if side == "raw":
-                rate, _rows, cpu = raw_round(core, batches, f"bench_raw_{tag}")
-                raw.append(rate)
-                raw_cpu.append(cpu)
+                x, n, c = raw_round(core, batches, f"bench_raw_{tag}")
             else:
-                rate, _rows, cpu = projector_round(
-                    core, topics, len(events), f"bench_proj_{tag}", batch_rows
+                x, n, c = projector_round(
+                    core,
+                    topics,
+                    partitions,
+                    f"bench_proj_{tag}",
+                    batch_rows,
+                    int(side.split("_")[1]),
                 )
-                proj.append(rate)
-                proj_cpu.append(cpu)
-    ratio = statistics.median(proj) / statistics.median(raw)
+            if n != rows:
+                raise RuntimeError(f"{side} wrote {n} rows, expected {rows}")
+            rate[side].append(x)
+            cpu[side].append(c)
+    raw = statistics.median(rate["raw"])
+    ratios = {n: statistics.median(rate[f"projector_{n}"]) / raw for n in counts}
+    ratio = ratios[processes]
     return {
-        "events": len(events), "rows": sum(b.row_count() for b in batches), "batch_rows": batch_rows,
-        "raw_rows_per_s": [round(x) for x in raw], "projector_rows_per_s": [round(x) for x in proj],
-        "raw_cpu_s": [round(x, 2) for x in raw_cpu], "projector_cpu_s": [round(x, 2) for x in proj_cpu],
+        "events": len(events), "rows": rows, "batch_rows": batch_rows, "partitions": partitions,
+        "processes": processes,
+        "raw_rows_per_s": [round(x) for x in rate["raw"]], "raw_cpu_s": [round(x, 2) for x in cpu["raw"]],
+        "projector_rows_per_s": {str(n): [round(x) for x in rate[f"projector_{n}"]] for n in counts},
+        "projector_cpu_s": {str(n): [round(x, 2) for x in cpu[f"projector_{n}"]] for n in counts},
+        "ratio_by_processes": {str(n): round(v, 3) for n, v in ratios.items()},
         "load_per_round": [round(x, 2) for x in loads],
         "ratio": round(ratio, 3), "target": RATIO_TARGET, "meets_target": ratio >= RATIO_TARGET,
     }  # fmt: skip
@@ -308,6 +388,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--batch-rows", type=int, default=5000)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument(
+        "--processes", type=int, default=2, help="projector processes in the group (also run: 1)"
+    )
+    ap.add_argument("--partitions", type=int, default=4, help="partitions of each bench topic")
     ap.add_argument("--rate", type=int, default=5000, help="events/s for the latency run")
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--render", action="store_true", help="only rewrite the .md from the .json")
@@ -321,7 +405,9 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()
     tag = "b" + uuid.uuid4().hex[:8]
     try:
-        thr = throughput(core, tag, args.tickets, args.batch_rows, args.rounds)
+        thr = throughput(
+            core, tag, args.tickets, args.batch_rows, args.rounds, args.partitions, args.processes
+        )
         print("throughput", thr, flush=True)
         lat = latency(core, f"{tag}l", args.rate, args.seconds)
         print("latency", lat, flush=True)
@@ -354,13 +440,19 @@ def _loads(out: dict[str, Any]) -> str:
 def render(out: dict[str, Any]) -> str:
     """The Markdown report of a result (``python -m bench.bench_projections --render``)."""
     thr, lat, reb = out["throughput"], out["latency"], out["rebuild"]
-    cpu = ""
-    if "projector_cpu_s" in thr:
-        cpu = (
-            f"| CPU seconds of this process, raw | {', '.join(str(x) for x in thr['raw_cpu_s'])} |\n"
-            f"| CPU seconds of this process, projector | {', '.join(str(x) for x in thr['projector_cpu_s'])} |\n"
-            f"| load average when each round started | {', '.join(str(x) for x in thr['load_per_round'])} |\n"
-        )
+    counts = sorted(thr["projector_rows_per_s"], key=int)
+
+    def nums(xs: list[Any]) -> str:
+        return ", ".join(f"{x:,}" for x in xs)
+
+    proj_rows = "".join(
+        f"| projector, {n} process{'es' if n != '1' else ''}: rows/s | {nums(thr['projector_rows_per_s'][n])} |\n"
+        f"| projector, {n} process{'es' if n != '1' else ''}: CPU seconds (all its processes) | {nums(thr['projector_cpu_s'][n])} |\n"
+        for n in counts
+    )
+    ratios = "; ".join(
+        f"{n} process{'es' if n != '1' else ''}: **{thr['ratio_by_processes'][n]}**" for n in counts
+    )
     return f"""# Projections benchmark
 
 `{out["command"].strip()}`, {out["when"]}. Dev stack: Kafka 3.9 (KRaft, 1 node), ClickHouse 18.16.1.
@@ -368,24 +460,25 @@ Machine load: {_loads(out)} (2 shared cores: other engineers' tests and benchmar
 
 ## Throughput: projector vs raw clickhouse-driver columnar inserts (same rows, same run)
 
-{thr["events"]:,} synthetic events → {thr["rows"]:,} rows in 5 tables (+ the rollup view), batches of {thr["batch_rows"]:,}.
+{thr["events"]:,} synthetic events (6 per ticket, keyed by ticket id) in {thr["partitions"]} partitions per topic → {thr["rows"]:,} rows in 5 tables (+ the rollup view), batches of {thr["batch_rows"]:,}. Rounds alternate the sides (order rotated).
 
 | side | per round |
 |---|---|
-| raw rows/s: precomputed rows, `Client.execute(..., columnar=True)` per table | {", ".join(f"{x:,}" for x in thr["raw_rows_per_s"])} |
-| projector rows/s: Kafka consume + Avro decode + projection + the same inserts + offset commits | {", ".join(f"{x:,}" for x in thr["projector_rows_per_s"])} |
-{cpu}
-**Ratio projector/raw: {thr["ratio"]}** (medians) — target {RATIO_TARGET}: {"met" if thr["meets_target"] else "NOT met"}.
+| raw: precomputed rows, `Client.execute(..., columnar=True)` per table, one client: rows/s | {nums(thr["raw_rows_per_s"])} |
+| raw: CPU seconds of the benchmark process | {nums(thr["raw_cpu_s"])} |
+{proj_rows}| load average when each run started | {", ".join(str(x) for x in thr["load_per_round"])} |
 
-Both sides insert the same rows the same way (datetime columns as epoch seconds, which
-clickhouse-driver writes without a per-value time-zone conversion). The raw side's time is
-mostly ClickHouse's (the `events` insert feeds the rollup's materialized view); the projector
-also spends its own CPU on fetching Kafka batches, Avro decoding (the codec in `schemas/`, the
-largest part) and folding ticket/SLA state, overlapped with the inserts by its writer thread.
-On a loaded machine the projector, which needs a core, suffers more than the raw side, which
-mostly waits: compare the CPU seconds, which the load does not change much.
+Ratio projector/raw (medians) — {ratios}. Target {RATIO_TARGET} for {thr["processes"]} processes (`TICKETSTREAM_PROJECTIONS_PROCESSES={thr["processes"]}`): {"met" if thr["meets_target"] else "NOT met"}.
 
-## Event → queryable latency (projector in its own process, default batching: 5,000 rows / 0.5 s)
+A projector run: fresh consumer group of N spawned processes, each with the production consumer
+(`projections.service.make_consumer`), GC setting (`tune_gc`) and projector; timed from the moment
+every process holds its share of the partitions until the last one has inserted its last batch and
+committed (Kafka fetch + record parsing, Avro decode, projection, the same inserts, commits). The
+raw side's time is mostly ClickHouse's (the `events` insert feeds the rollup's materialized view);
+the projector also spends its own CPU (the CPU rows), which on 2 shared cores competes with
+ClickHouse and with the other engineers' work: compare the CPU seconds, which load changes less.
+
+## Event → queryable latency (`ticketstream projections run`, default settings: 1 process, 5,000 rows / 0.5 s)
 
 Target rate {lat["target_rate"]:,} events/s, achieved {lat["achieved_rate"]:,} events/s ({lat["events"]:,} events); {lat["samples"]} sampled events (every 25th), {lat["lost_samples"]} never seen.
 
