@@ -38,6 +38,7 @@ async def running_gateway(
     cache = DedupCache(settings.gateway_dedup_ttl_seconds, settings.gateway_dedup_max_keys)
     tail = TopicTail(core.kafka_bootstrap, topic, cache) if warm else None
     runner: web.AppRunner | None = None
+    gateway: Gateway | None = None
     try:
         if tail is not None:
             await tail.start()
@@ -56,6 +57,8 @@ async def running_gateway(
     finally:
         if runner is not None:
             await runner.cleanup()
+        if gateway is not None:
+            await gateway.drain()
         if tail is not None:
             await tail.stop()
         await producer.stop()

@@ -1,0 +1,259 @@
+"""Group concurrent webhook requests' records into one Kafka batch per partition.
+
+``AIOKafkaProducer.send`` costs tens of microseconds of Python per record (a coroutine, the
+partitioner, the accumulator, a future and a ``RecordMetadata`` per record, a callback per ack),
+a large share of the gateway's CPU per webhook. :class:`BatchingProducer` appends each record to
+an open ``BatchBuilder`` of its partition (``producer.create_batch()``) and hands the open
+batches to the producer (``send_batch``) in *rounds*: a round starts when the previous one is
+acknowledged, so records that arrive while Kafka works on a round wait for the next one (at most
+one round trip) and go out together — the same one-request-in-flight rhythm aiokafka's own sender
+keeps per broker, with one future per batch instead of one per record.
+
+The guarantee is unchanged: ``produce`` returns only once every one of its records is in a batch
+Kafka acknowledged (the producer's ``acks``, here ``all``), and raises ``TimeoutError`` when that
+did not happen within the caller's budget, or the ``KafkaError`` that failed a batch. A record
+whose caller gave up (timeout) stays in its batch: a retry of the same message (same dedup id)
+waits for that delivery instead of producing a second copy (:meth:`BatchingProducer.pending`).
+Records of one key keep their order: a key always maps to one partition, a batch keeps arrival
+order, and a round starts only after the previous one is settled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import functools
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+log = logging.getLogger(__name__)
+
+Partitioner = Callable[[bytes | None, list[int], list[int]], int]
+
+
+class _Batch:
+    """One partition's records of one round, and who waits for them."""
+
+    __slots__ = ("builder", "error", "ids", "partition", "settled", "waiters")
+
+    def __init__(self, builder: Any, partition: int) -> None:
+        self.builder = builder
+        self.partition = partition
+        self.ids: list[str] = []  # dedup ids of the records, in order
+        self.waiters: list[_Waiter] = []
+        self.settled = False
+        self.error: BaseException | None = None
+
+
+class _Waiter:
+    """One ``produce`` call: done when all its batches are acknowledged, or one failed."""
+
+    __slots__ = ("future", "remaining")
+
+    def __init__(self, future: asyncio.Future[None], remaining: int) -> None:
+        self.future = future
+        self.remaining = remaining
+
+
+class _Deadlines:
+    """Callers' deadlines for one budget, in arrival order (so also in deadline order), and one
+    timer at the earliest. A timer per call costs more: asyncio keeps timers in a heap ordered
+    by a Python ``__lt__``, and a cancelled timer stays in it until its time comes."""
+
+    __slots__ = ("armed", "queue")
+
+    def __init__(self) -> None:
+        self.queue: collections.deque[tuple[float, asyncio.Future[None]]] = collections.deque()
+        self.armed = False
+
+    def add(
+        self, loop: asyncio.AbstractEventLoop, deadline: float, f: asyncio.Future[None]
+    ) -> None:
+        self.queue.append((deadline, f))
+        if not self.armed:
+            self.armed = True
+            loop.call_at(deadline, self.expire, loop)
+
+    def expire(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Fail every waiting caller whose deadline has passed; re-arm for the next one."""
+        now = loop.time()
+        queue = self.queue
+        while queue and (queue[0][1].done() or queue[0][0] <= now):
+            _, future = queue.popleft()
+            if not future.done():
+                future.set_exception(TimeoutError())
+        if queue:
+            loop.call_at(queue[0][0], self.expire, loop)
+        else:
+            self.armed = False
+
+
+class BatchingProducer:
+    """Records of concurrent callers, produced in per-partition batches (see the module doc).
+
+    ``on_settled(ids, error)`` is called once per batch with its records' dedup ids when Kafka
+    acknowledged it (``error`` None) or it failed."""
+
+    def __init__(
+        self,
+        producer: AIOKafkaProducer,
+        topic: str,
+        partitioner: Partitioner,
+        *,
+        on_settled: Callable[[list[str], BaseException | None], None],
+        linger: float = 0.0,
+    ) -> None:
+        self.producer = producer
+        self.topic = topic
+        self.partitioner = partitioner
+        self.on_settled = on_settled
+        self.linger = linger  # seconds a round waits to gather records (0: the next loop turn)
+        self._open: dict[int, _Batch] = {}  # partition → batch gathering records
+        self._full: list[_Batch] = []  # batches that reached the size limit, not yet sent
+        self._pending: dict[str, _Batch] = {}  # dedup id → batch not yet settled
+        self._round_left = 0  # batches of the round in flight not yet settled
+        self._in_flight = False
+        self._scheduled = False
+        self._task: asyncio.Task[None] | None = None
+        self._deadlines: dict[float, _Deadlines] = {}  # budget (s) → callers waiting with it
+        self.rounds = 0  # produce rounds started (each: one batch per partition with records)
+        self.records = 0  # records appended
+
+    def pending(self, dedup_id: str) -> bool:
+        """True while a record with this dedup id is gathered or in flight (not yet settled)."""
+        return dedup_id in self._pending
+
+    async def produce(self, records: Iterable[tuple[str, bytes, bytes]], budget: float) -> int:
+        """Produce ``(dedup id, key, value)`` records; return once Kafka acknowledged them all.
+
+        A record whose dedup id is already pending is not appended again: this call waits for
+        that delivery. Returns how many records this call appended. Raises ``TimeoutError``
+        after ``budget`` seconds, or the error that failed a batch (a ``KafkaError``)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + budget
+        known = self.producer.client.cluster.partitions_for_topic(self.topic)
+        if known is None:  # metadata not fetched yet (first request, broker away): wait for it
+            async with asyncio.timeout(budget):
+                known = await self.producer.partitions_for(self.topic)
+        partitions = sorted(known)
+        batches: list[_Batch] = []
+        appended = 0
+        for dedup_id, key, value in records:
+            batch = self._pending.get(dedup_id)
+            if batch is None:
+                batch = self._append(key, value, partitions)
+                batch.ids.append(dedup_id)
+                self._pending[dedup_id] = batch
+                appended += 1
+            if batch not in batches:
+                batches.append(batch)
+        if not batches:
+            return 0
+        future: asyncio.Future[None] = loop.create_future()
+        waiter = _Waiter(future, len(batches))
+        for batch in batches:
+            batch.waiters.append(waiter)
+        if not self._in_flight and not self._scheduled:
+            self._scheduled = True
+            if self.linger > 0:
+                loop.call_later(self.linger, self._start_round)
+            else:
+                loop.call_soon(self._start_round)
+        deadlines = self._deadlines.get(budget)
+        if deadlines is None:
+            deadlines = self._deadlines[budget] = _Deadlines()
+        deadlines.add(loop, deadline, future)
+        await future
+        return appended
+
+    def _append(self, key: bytes, value: bytes, partitions: list[int]) -> _Batch:
+        self.records += 1
+        partition = self.partitioner(key, partitions, partitions)
+        batch = self._open.get(partition)
+        if batch is None:
+            batch = self._open[partition] = _Batch(self.producer.create_batch(), partition)
+        if batch.builder.append(key=key, value=value, timestamp=None) is None:
+            # Full (the producer's max_batch_size): it goes in this round as it is; a new batch
+            # takes the record (the first record of a batch always fits, whatever its size).
+            self._full.append(batch)
+            batch = self._open[partition] = _Batch(self.producer.create_batch(), partition)
+            batch.builder.append(key=key, value=value, timestamp=None)
+        return batch
+
+    # ------------------------------------------------------------------ rounds
+    def _start_round(self) -> None:
+        self._scheduled = False
+        if self._in_flight or not (self._open or self._full):
+            return
+        batches = [*self._full, *self._open.values()]
+        self._full = []
+        self._open = {}
+        self._in_flight = True
+        self.rounds += 1
+        self._round_left = len(batches)
+        self._task = asyncio.get_running_loop().create_task(self._send(batches))
+
+    async def _send(self, batches: list[_Batch]) -> None:
+        # send_batch returns once the batch is queued (no wait while aiokafka has the topic's
+        # metadata and no earlier batch of ours is queued: a round never overlaps the next), so
+        # the sender drains all partitions of the round into one produce request per broker.
+        for batch in batches:
+            batch.builder.close()
+            try:
+                delivered = await self.producer.send_batch(
+                    batch.builder, self.topic, partition=batch.partition
+                )
+            except Exception as exc:  # KafkaError (metadata timeout, closed producer, …)
+                self._settle(batch, exc)
+                continue
+            except asyncio.CancelledError:
+                self._settle(batch, KafkaError("the gateway is shutting down"))
+                raise
+            delivered.add_done_callback(functools.partial(self._delivered, batch))
+
+    def _delivered(self, batch: _Batch, future: asyncio.Future[Any]) -> None:
+        if future.cancelled():
+            self._settle(batch, KafkaError("the delivery was cancelled"))
+        else:
+            self._settle(batch, future.exception())
+
+    def _settle(self, batch: _Batch, error: BaseException | None) -> None:
+        if batch.settled:
+            return
+        batch.settled = True
+        batch.error = error
+        for dedup_id in batch.ids:
+            if self._pending.get(dedup_id) is batch:
+                del self._pending[dedup_id]
+        try:
+            self.on_settled(batch.ids, error)
+        except Exception:  # a bug in the callback must not stall every later round
+            log.exception("on_settled failed for a batch of %d records", len(batch.ids))
+        for waiter in batch.waiters:
+            future = waiter.future
+            if future.done():
+                continue
+            if error is not None:
+                future.set_exception(error)
+            else:
+                waiter.remaining -= 1
+                if waiter.remaining == 0:
+                    future.set_result(None)
+        self._round_left -= 1
+        if self._round_left == 0:
+            self._in_flight = False
+            if self._open or self._full:
+                self._start_round()
+
+    async def flush(self, timeout: float) -> None:
+        """Wait (up to ``timeout`` seconds) until every gathered record is settled."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (self._in_flight or self._open or self._full) and loop.time() < deadline:
+            if not self._in_flight and not self._scheduled:
+                self._start_round()
+            await asyncio.sleep(0.01)
