@@ -157,8 +157,11 @@ def plan_services(
     *,
     workers: int,
     worker_ports: list[int],
+    outbound_port: int | None = None,
 ) -> list[Service]:
     """The demo's child processes, in start order (stopped in reverse)."""
+    from ticketstream.devstack.procs import free_port
+
     logs = run_dir / "logs"
     out = [
         Service(
@@ -185,7 +188,10 @@ def plan_services(
                 ready_log="[^Worker]: Ready",
             )
         )
-    out.append(Service("outbound", ["gateway", "outbound"], env, logs / "outbound.log"))
+    # Its /metrics port (default 9467) is picked free: a second run on the machine (a demo
+    # beside a scale run) would otherwise fail to bind it and the outbound worker would exit.
+    outbound_env = {**env, ENV_PREFIX + "OUTBOUND_METRICS_PORT": str(outbound_port or free_port())}
+    out.append(Service("outbound", ["gateway", "outbound"], outbound_env, logs / "outbound.log"))
     out.append(
         Service(
             "gateway",

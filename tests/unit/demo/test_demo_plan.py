@@ -94,3 +94,19 @@ def test_expected_comes_from_the_ground_truth() -> None:
         ("total_resolution_time", "high"): 2,
     }
     assert (e.start, e.end) == (start, end)
+
+
+def test_outbound_metrics_port_is_the_one_given_not_the_fixed_default() -> None:
+    services = plan_services(
+        SETTINGS, Path("/tmp/run"), {}, workers=1, worker_ports=[16066], outbound_port=23456
+    )
+    outbound = next(s for s in services if s.name == "outbound")
+    assert outbound.env[ENV_PREFIX + "OUTBOUND_METRICS_PORT"] == "23456"
+    picked = next(
+        s
+        for s in plan_services(SETTINGS, Path("/tmp/run"), {}, workers=1, worker_ports=[16066])
+        if s.name == "outbound"
+    )
+    assert (
+        picked.env[ENV_PREFIX + "OUTBOUND_METRICS_PORT"] != "9467"
+    )  # the default, taken by any other run
