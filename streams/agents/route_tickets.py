@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import time
 import weakref
 from datetime import datetime
 from typing import Any
@@ -31,7 +32,7 @@ from streams.app import app, routing_feed_topic, settings, streams_settings, tic
 from streams.domain.ids import derive_id
 from streams.domain.router import on_events
 from streams.domain.routing import Assignment, ReassignPolicy, RoutingState, Strategy
-from streams.runtime import now, table
+from streams.runtime import BatchStats, now, table
 
 log = logging.getLogger(__name__)
 routing = table(
@@ -48,6 +49,7 @@ POLICY = ReassignPolicy(
 )
 STRATEGY = Strategy(streams_settings.streams_routing_strategy)
 BATCH = 500  # feed records per dispatch pass
+STATS = BatchStats("route_tickets")  # batch sizes and where a batch's time goes, every 15 s
 _queue_labels: set[tuple[str, str]] = set()
 _view: RoutingState | None = None
 
@@ -120,19 +122,23 @@ async def _handle(values: list[bytes]) -> None:
         except SchemaDecodeError:
             log.warning("routing feed: skipped an undecodable record")
             metrics.DEAD_LETTERS.labels(routing_feed_topic.get_topic_name()).inc()
+    started = time.monotonic()
     state = router_state()
     # decide and save the changed rows with no await in between: a rebuild cannot interleave
     assignments = on_events(state, records, POLICY, STRATEGY)
+    decided = time.monotonic()
     for key, row in state.take_changes():
         if row is None:
             routing.pop(key.encode(), None)
         else:
             routing[key.encode()] = pickle.dumps(row, protocol=pickle.HIGHEST_PROTOCOL)
+    saved = time.monotonic()
     # event time, not the wall clock: a simulated or replayed feed assigns at the time of the
     # events that caused it (the latest in the batch), so the ticket's history stays in its timeline
     times = [r.envelope.occurred_at for r in records if hasattr(r, "envelope")]
     await _send(assignments, max(times) if times else now(), observe=True)
     _set_queue_gauges(state)
+    STATS.add(len(values), decided - started, time.monotonic() - saved, saved - decided)
 
 
 async def _send(assignments: list[Assignment], at: datetime, *, observe: bool) -> None:
@@ -148,9 +154,9 @@ async def _send(assignments: list[Assignment], at: datetime, *, observe: bool) -
 
 def _set_queue_gauges(state: RoutingState) -> None:
     counts: dict[tuple[str, str], int] = {}
-    for w in state.waiting:
-        label = (w.group or "none", w.priority.value)
-        counts[label] = counts.get(label, 0) + 1
+    for (group, priority), n in state.waiting_counts().items():  # kept by the state: no scan
+        label = (group or "none", priority.value)
+        counts[label] = counts.get(label, 0) + n
     for label in _queue_labels - counts.keys():
         metrics.QUEUE_LENGTH.labels(*label).set(0)
     for label, n in counts.items():

@@ -4,6 +4,12 @@
 feed: it applies the events in order to the in-memory ``RoutingState`` (which records the rows
 it changed), then dispatches waiting tickets once and returns the assignments to send as
 ``AssignTicket`` commands.
+
+SLA events keep each ticket's timers per (metric, instance) — started/re-targeted/resumed set
+the due, paused clears it, breached marks it overdue from the breach, fulfilled drops it — so
+the queue's time-to-breach order is that of the SLA engine. They are kept even before the
+ticket's ``TicketOpened`` arrives (the feed merges the SLA and ticket topics, which need not
+stay in step).
 """
 
 from __future__ import annotations
@@ -17,7 +23,10 @@ from schemas.records import (
     AgentPresenceChanged,
     AgentSkillsChanged,
     AssignmentReason,
+    SlaBreached,
     SlaTimerFulfilled,
+    SlaTimerPaused,
+    SlaTimerResumed,
     SlaTimerStarted,
     TicketAssigned,
     TicketCommandRejected,
@@ -31,12 +40,17 @@ from schemas.records import (
 )
 from streams.domain import routing as r
 
-ROUTING_EVENT_TYPES: tuple[type, ...] = (
+AGENT_EVENT_TYPES: tuple[type, ...] = (
+    AgentPresenceChanged, AgentCapacityChanged, AgentSkillsChanged,
+)  # fmt: skip
+# what the feed forwarder takes from the ticket and SLA topics (agent events reach the feed
+# from the agent-commands agent directly)
+FORWARDED_EVENT_TYPES: tuple[type, ...] = (
     TicketOpened, TicketAssigned, TicketUnassigned, TicketStatusChanged, TicketPriorityChanged,
     TicketGroupChanged, TicketEscalated, TicketCommandRejected,
-    AgentPresenceChanged, AgentCapacityChanged, AgentSkillsChanged,
-    SlaTimerStarted, SlaTimerFulfilled,
+    SlaTimerStarted, SlaTimerResumed, SlaTimerPaused, SlaBreached, SlaTimerFulfilled,
 )  # fmt: skip
+ROUTING_EVENT_TYPES: tuple[type, ...] = FORWARDED_EVENT_TYPES + AGENT_EVENT_TYPES
 
 
 def on_events(
@@ -64,13 +78,14 @@ def apply(state: r.RoutingState, e: Any, policy: r.ReassignPolicy) -> None:
         r.requeue(state, e.ticket_id, reason, since=at)
     elif isinstance(e, TicketStatusChanged):
         _status_changed(state, e, at, policy)
-    elif isinstance(e, SlaTimerStarted):
-        known = state.ticket(e.ticket_id)
-        if known is not None:
-            due = e.due_at if known.sla_due_at is None else min(known.sla_due_at, e.due_at)
-            r.update_ticket(state, e.ticket_id, sla_due_at=due)
-    elif isinstance(e, SlaTimerFulfilled):  # approximate: the next timer's start sets it again
-        r.update_ticket(state, e.ticket_id, sla_due_at=None)
+    elif isinstance(e, SlaTimerStarted | SlaTimerResumed):  # started, re-targeted, resumed
+        r.sla_running(state, e.ticket_id, e.metric, e.instance, e.due_at)
+    elif isinstance(e, SlaTimerPaused):
+        r.sla_paused(state, e.ticket_id, e.metric, e.instance)
+    elif isinstance(e, SlaBreached):
+        r.sla_breached(state, e.ticket_id, e.metric, e.instance, e.due_at)
+    elif isinstance(e, SlaTimerFulfilled):
+        r.sla_fulfilled(state, e.ticket_id, e.metric, e.instance)
     elif isinstance(e, TicketPriorityChanged):
         r.update_ticket(state, e.ticket_id, priority=e.to_priority)
     elif isinstance(e, TicketGroupChanged):

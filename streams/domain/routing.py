@@ -7,35 +7,55 @@ waiting ticket. No I/O, no clock: the router's agent feeds it events and sends w
 - Strategies: ``round_robin`` (next eligible agent by id after the last one assigned),
   ``least_loaded`` (fewest open tickets on the channel relative to capacity, then id),
   ``skills_first`` (agents speaking the ticket's language first, then least loaded).
-- Waiting tickets are served in priority order (urgent first), then by time to SLA breach,
-  then by waiting time.
+- Waiting tickets are served in priority order (urgent first), then by time to SLA breach
+  (the earliest due of the ticket's running SLA timers, exact per metric and instance from the
+  SLA engine's events; a breached timer counts from the instant it breached; paused timers
+  have no due; none = last), then by waiting time.
 - When an agent goes offline (or away, per policy) their open tickets are requeued with
   reason ``reassigned_presence`` and dispatched again.
 
 State as rows: the router keeps one row per agent (``agent/<id>``), one per ticket it knows
-(``ticket/<id>``, waiting or held) and the round-robin cursor (``cursor``). A row is small and
+(``ticket/<id>``, waiting or held), one per ticket with SLA timers (``sla/<id>``: the SLA
+events may reach the feed before the ticket's ``TicketOpened``) and the round-robin cursor
+(``cursor``). A row is small and
 self-contained (a ticket row names its assignee; loads are derived), so the router's table
 writes only the rows a batch changed, and no value grows with the number of open tickets.
 ``RoutingState`` is the in-memory index over those rows (queue order, loads per agent): it is
 mutable on purpose — copying an immutable state of 20,000 tickets on every event would make
 each decision O(open tickets) — and records which rows changed (``take_changes``).
+
+Work per batch does not grow with the waiting queue: the queue is kept per bucket (channel,
+group, tier) — the three things that decide which agents may take a ticket — so a dispatch
+looks only at the head of each bucket some online agent can serve; queue counts for the
+gauges are kept as tickets come and go; ``take_changes`` builds only the changed rows. (A
+scan of every waiting ticket per batch made the router fall behind its feed at 10,000
+waiting, and an agent coming online waited behind that backlog.)
 """
 
 from __future__ import annotations
 
 import bisect
+import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from schemas.records import AgentPresence, AssignmentReason, Channel, Priority, TicketStatus
+from schemas.records import (
+    AgentPresence,
+    AssignmentReason,
+    Channel,
+    Priority,
+    SlaMetric,
+    TicketStatus,
+)
 
 PRIORITY_RANK = {Priority.URGENT: 0, Priority.HIGH: 1, Priority.NORMAL: 2, Priority.LOW: 3}
 DONE = (TicketStatus.SOLVED, TicketStatus.CLOSED)
 CURSOR_ROW = "cursor"
 AGENT_ROW = "agent/"
 TICKET_ROW = "ticket/"
+SLA_ROW = "sla/"
 
 
 class Strategy(StrEnum):
@@ -97,10 +117,14 @@ class AgentProfile:
 
     def fits(self, t: RoutedTicket) -> bool:
         """Skills, tier and group allow ``t`` (presence and load are checked separately)."""
+        return self.serves(t.channel, t.group, t.tier)
+
+    def serves(self, channel: Channel, group: str | None, tier: int) -> bool:
+        """Skills, tier and group allow tickets of this bucket (channel, group, tier)."""
         return (
-            (not self.channels or t.channel in self.channels)
-            and self.tier >= t.tier
-            and (t.group is None or not self.groups or t.group in self.groups)
+            (not self.channels or channel in self.channels)
+            and self.tier >= tier
+            and (group is None or not self.groups or group in self.groups)
         )
 
 
@@ -113,8 +137,61 @@ class Assignment:
     since: datetime | None = None  # the ticket's waiting-since (for the command id, latency)
 
 
+@dataclass(frozen=True, slots=True)
+class SlaDue:
+    """One SLA timer (metric, instance) as its events tell it: ``due_at`` its breach deadline
+    (None while paused), ``breached_at`` when it breached (it stays overdue until fulfilled)."""
+
+    metric: SlaMetric
+    instance: int
+    due_at: datetime | None
+    breached_at: datetime | None = None
+
+    @property
+    def effective(self) -> datetime | None:
+        """When this timer breaches (or breached); None while paused."""
+        if self.due_at is None:
+            return None
+        return self.breached_at if self.breached_at is not None else self.due_at
+
+
+@dataclass(frozen=True, slots=True)
+class SlaClocks:
+    """One row ``sla/<id>``: the ticket's SLA timers that are not fulfilled, by (metric,
+    instance)."""
+
+    ticket_id: str
+    timers: tuple[SlaDue, ...] = ()
+
+    def next_due(self) -> SlaDue | None:
+        """The running timer that breaches first (earliest effective due, then metric order
+        and instance), or None."""
+        running = [t for t in self.timers if t.effective is not None]
+        order = list(SlaMetric)
+        return min(
+            running, key=lambda t: (t.effective, order.index(t.metric), t.instance), default=None
+        )
+
+    def put(self, timer: SlaDue) -> SlaClocks:
+        key = (timer.metric, timer.instance)
+        rest = tuple(t for t in self.timers if (t.metric, t.instance) != key)
+        return replace(self, timers=(*rest, timer))
+
+    def get(self, metric: SlaMetric, instance: int) -> SlaDue | None:
+        return next((t for t in self.timers if (t.metric, t.instance) == (metric, instance)), None)
+
+    def drop(self, metric: SlaMetric, instance: int) -> SlaClocks:
+        key = (metric, instance)
+        return replace(self, timers=tuple(t for t in self.timers if (t.metric, t.instance) != key))
+
+
 _LAST = datetime.max.replace(tzinfo=UTC)
 QueueKey = tuple[int, datetime, datetime, str]
+Bucket = tuple[Channel, str | None, int]  # channel, group, tier: what eligibility depends on
+
+
+def bucket_of(t: RoutedTicket) -> Bucket:
+    return (t.channel, t.group, t.tier)
 
 
 def queue_order(t: RoutedTicket) -> QueueKey:
@@ -149,14 +226,18 @@ def choose_agent(
 
 
 class RoutingState:
-    """The router's rows with their indices: the waiting queue (sorted), held tickets and load
-    per agent and channel. Every change marks its row; ``take_changes`` hands them out."""
+    """The router's rows with their indices: the waiting queue (sorted, per bucket), held
+    tickets and load per agent and channel, waiting counts per (group, priority). Every change
+    marks its row; ``take_changes`` hands them out."""
 
     def __init__(self) -> None:
         self.agents: dict[str, AgentProfile] = {}
         self.tickets: dict[str, RoutedTicket] = {}
+        self.sla: dict[str, SlaClocks] = {}  # ticket id → its unfulfilled SLA timers
         self.last_agent_id: str | None = None  # round robin cursor
-        self._queue: list[QueueKey] = []  # waiting tickets in queue order
+        self._queues: dict[Bucket, list[QueueKey]] = {}  # waiting tickets in queue order
+        self._waiting = 0
+        self._counts: dict[tuple[str | None, Priority], int] = {}  # (group, priority) → waiting
         self._held: dict[str, set[str]] = {}  # agent id → ticket ids (any status)
         self._load: dict[tuple[str, Channel], int] = {}  # (agent, channel) → counting tickets
         self._changed: set[str] = set()
@@ -173,6 +254,8 @@ class RoutingState:
                 state.agents[value.agent_id] = value
             elif key.startswith(TICKET_ROW) and isinstance(value, RoutedTicket):
                 state._index(value)
+            elif key.startswith(SLA_ROW) and isinstance(value, SlaClocks):
+                state.sla[value.ticket_id] = value
             else:
                 raise ValueError(f"routing row {key!r} holds a {type(value).__name__}")
         state._changed.clear()
@@ -182,14 +265,26 @@ class RoutingState:
         """Every row (key → value): what ``from_rows`` rebuilds this state from."""
         out: dict[str, object] = {AGENT_ROW + a: p for a, p in self.agents.items()}
         out.update({TICKET_ROW + t: r for t, r in self.tickets.items()})
+        out.update({SLA_ROW + t: c for t, c in self.sla.items()})
         if self.last_agent_id is not None:
             out[CURSOR_ROW] = self.last_agent_id
         return out
 
+    def row(self, key: str) -> object | None:
+        """The value of row ``key`` (None: no such row)."""
+        if key == CURSOR_ROW:
+            return self.last_agent_id
+        if key.startswith(AGENT_ROW):
+            return self.agents.get(key[len(AGENT_ROW) :])
+        if key.startswith(TICKET_ROW):
+            return self.tickets.get(key[len(TICKET_ROW) :])
+        if key.startswith(SLA_ROW):
+            return self.sla.get(key[len(SLA_ROW) :])
+        return None
+
     def take_changes(self) -> list[tuple[str, object | None]]:
         """Rows changed since the last call, sorted by key: (key, value), value None = deleted."""
-        rows = self.rows()
-        out = [(k, rows.get(k)) for k in sorted(self._changed)]
+        out = [(k, self.row(k)) for k in sorted(self._changed)]
         self._changed.clear()
         return out
 
@@ -202,12 +297,20 @@ class RoutingState:
 
     @property
     def waiting_count(self) -> int:
-        return len(self._queue)
+        return self._waiting
+
+    def waiting_counts(self) -> dict[tuple[str | None, Priority], int]:
+        """Waiting tickets per (group, priority), without looking at them (kept as they move)."""
+        return {k: n for k, n in self._counts.items() if n}
 
     @property
     def waiting(self) -> list[RoutedTicket]:
-        """Waiting tickets in queue order."""
-        return [self.tickets[k[-1]] for k in self._queue]
+        """Waiting tickets in queue order (reads them all: for the read API and tests)."""
+        return [self.tickets[k[-1]] for k in heapq.merge(*self._queues.values())]
+
+    def queues(self) -> dict[Bucket, list[QueueKey]]:
+        """The waiting queue per bucket (channel, group, tier), each in queue order. Read-only."""
+        return {b: q for b, q in self._queues.items() if q}
 
     def held_by(self, agent_id: str) -> list[RoutedTicket]:
         """Tickets ``agent_id`` holds (solved ones too), by ticket id."""
@@ -240,6 +343,14 @@ class RoutingState:
         self._index(t)
         self._changed.add(TICKET_ROW + t.ticket_id)
 
+    def put_sla(self, clocks: SlaClocks) -> None:
+        """Store the ticket's SLA timers (none left: the row goes)."""
+        if clocks.timers:
+            self.sla[clocks.ticket_id] = clocks
+        else:
+            self.sla.pop(clocks.ticket_id, None)
+        self._changed.add(SLA_ROW + clocks.ticket_id)
+
     def forget(self, ticket_id: str) -> None:
         """Drop ``ticket_id`` (closed, merged, unknown to the ticket aggregate)."""
         if ticket_id in self.tickets:
@@ -254,7 +365,10 @@ class RoutingState:
         self.tickets[t.ticket_id] = t
         if t.assignee is None:
             if t.status not in DONE:
-                bisect.insort(self._queue, queue_order(t))
+                bisect.insort(self._queues.setdefault(bucket_of(t), []), queue_order(t))
+                self._waiting += 1
+                label = (t.group, t.priority)
+                self._counts[label] = self._counts.get(label, 0) + 1
             return
         self._held.setdefault(t.assignee, set()).add(t.ticket_id)
         if t.counts:
@@ -266,9 +380,12 @@ class RoutingState:
         if t is None:
             return
         if t.assignee is None:
-            i = bisect.bisect_left(self._queue, queue_order(t))
-            if i < len(self._queue) and self._queue[i][-1] == ticket_id:
-                del self._queue[i]
+            queue = self._queues.get(bucket_of(t), [])
+            i = bisect.bisect_left(queue, queue_order(t))
+            if i < len(queue) and queue[i][-1] == ticket_id:
+                del queue[i]
+                self._waiting -= 1
+                self._counts[(t.group, t.priority)] -= 1
             return
         self._held[t.assignee].discard(ticket_id)
         if t.counts:
@@ -279,7 +396,9 @@ class RoutingState:
 def enqueue(state: RoutingState, t: RoutedTicket) -> None:
     """``t`` waits for an agent (once; a ticket already known is left alone)."""
     if state.ticket(t.ticket_id) is None:
-        state.put_ticket(replace(t, assignee=None, confirmed=False))
+        clocks = state.sla.get(t.ticket_id)  # its SLA events may have come first
+        due = _next_due(clocks) if clocks is not None else t.sla_due_at
+        state.put_ticket(replace(t, assignee=None, confirmed=False, sla_due_at=due))
 
 
 def assigned(state: RoutingState, ticket_id: str, agent_id: str, *, confirmed: bool) -> None:
@@ -359,35 +478,94 @@ def set_skills(
     )
 
 
+# ------------------------------------------------------------------------- SLA timers
+def sla_running(
+    state: RoutingState, ticket_id: str, metric: SlaMetric, instance: int, due_at: datetime
+) -> None:
+    """Timer (metric, instance) runs and breaches at ``due_at`` (started, re-targeted or
+    resumed). A timer that already breached stays overdue from its breach."""
+    clocks = state.sla.get(ticket_id) or SlaClocks(ticket_id)
+    known = clocks.get(metric, instance)
+    breached_at = known.breached_at if known is not None else None
+    _put_sla(state, clocks.put(SlaDue(metric, instance, due_at, breached_at)))
+
+
+def sla_paused(state: RoutingState, ticket_id: str, metric: SlaMetric, instance: int) -> None:
+    """Timer (metric, instance) is paused: no deadline until it resumes."""
+    clocks = state.sla.get(ticket_id)
+    known = clocks.get(metric, instance) if clocks is not None else None
+    if clocks is not None and known is not None:
+        _put_sla(state, clocks.put(replace(known, due_at=None)))
+
+
+def sla_breached(
+    state: RoutingState, ticket_id: str, metric: SlaMetric, instance: int, at: datetime
+) -> None:
+    """Timer (metric, instance) breached at ``at``: overdue from then until fulfilled."""
+    clocks = state.sla.get(ticket_id) or SlaClocks(ticket_id)
+    known = clocks.get(metric, instance)
+    due = known.due_at if known is not None else at
+    _put_sla(state, clocks.put(SlaDue(metric, instance, due, at)))
+
+
+def sla_fulfilled(state: RoutingState, ticket_id: str, metric: SlaMetric, instance: int) -> None:
+    """Timer (metric, instance) is done (fulfilled, or stopped by solve/close)."""
+    clocks = state.sla.get(ticket_id)
+    if clocks is not None and clocks.get(metric, instance) is not None:
+        _put_sla(state, clocks.drop(metric, instance))
+
+
+def _next_due(clocks: SlaClocks) -> datetime | None:
+    timer = clocks.next_due()
+    return timer.effective if timer is not None else None
+
+
+def _put_sla(state: RoutingState, clocks: SlaClocks) -> None:
+    state.put_sla(clocks)
+    t = state.ticket(clocks.ticket_id)
+    due = _next_due(clocks)
+    if t is not None and t.sla_due_at != due:
+        state.put_ticket(replace(t, sla_due_at=due))
+
+
+# ------------------------------------------------------------------------- dispatch
 def dispatch(state: RoutingState, strategy: Strategy) -> list[Assignment]:
     """Assign waiting tickets, most urgent first, while eligible agents have capacity.
 
-    Work: one pass over the waiting queue, skipping channels where no online agent has a free
-    seat (O(1) each), and a look at the online agents for tickets on channels that have one."""
+    Which agents may take a ticket depends only on its bucket (channel, group, tier): the
+    next assignment is the first ticket, in queue order, among the heads of the buckets some
+    online agent with a free seat serves. Work: the buckets times the online agents, then per
+    assignment the buckets of its channel — never the length of the queue. (Loads only grow
+    during a dispatch, so a bucket nobody can serve stays so: the order is that of a pass over
+    the whole queue that skips tickets nobody can take.)"""
     online = sorted(
         (a for a in state.agents.values() if a.presence is AgentPresence.ONLINE),
         key=lambda a: a.agent_id,
     )
     if not state.waiting_count or not online:
         return []
+    queues = state.queues()  # the live lists: assigning a ticket removes it from its list
 
-    def has_seat(channel: Channel) -> bool:
-        return any(state.load_for(a.agent_id, channel) < a.capacity_for(channel) for a in online)
+    def servable(b: Bucket) -> bool:
+        channel, group, tier = b
+        return bool(queues[b]) and any(
+            a.serves(channel, group, tier)
+            and state.load_for(a.agent_id, channel) < a.capacity_for(channel)
+            for a in online
+        )
 
-    free = {c for c in Channel if has_seat(c)}
+    candidates = {b for b in queues if servable(b)}
     out: list[Assignment] = []
-    for t in state.waiting:  # a snapshot: assigning changes the queue
-        if not free:
-            break
-        if t.channel not in free:
-            continue
+    while candidates:
+        bucket = min(candidates, key=lambda b: queues[b][0])
+        t = state.tickets[queues[bucket][0][-1]]
         load = {a.agent_id: state.load_for(a.agent_id, t.channel) for a in online}
         agent_id = choose_agent(online, t, strategy, load, state.last_agent_id)
-        if agent_id is None:
+        if agent_id is None:  # servable() said someone fits: cannot happen; never loop on it
+            candidates.discard(bucket)
             continue
         out.append(Assignment(t.ticket_id, agent_id, t.reason, t.previous_agent_id, t.since))
         assigned(state, t.ticket_id, agent_id, confirmed=False)
         state.set_cursor(agent_id)
-        if not has_seat(t.channel):
-            free.discard(t.channel)
+        candidates = {b for b in candidates if b[0] is not t.channel or servable(b)}
     return out

@@ -16,6 +16,12 @@ from schemas.records import (
     Channel,
     Envelope,
     Priority,
+    SlaBreached,
+    SlaMetric,
+    SlaTimerFulfilled,
+    SlaTimerPaused,
+    SlaTimerResumed,
+    SlaTimerStarted,
     TicketAssigned,
     TicketCommandRejected,
     TicketEscalated,
@@ -104,3 +110,53 @@ def rejected_assign(tid: str, reason_code: str, minute: float = 0) -> TicketComm
     return TicketCommandRejected(
         env(tid, minute, "rejected"), tid, "c-x", "AssignTicket", reason_code, "…"
     )
+
+
+def sla_started(
+    tid: str, metric: SlaMetric, due_minute: float, minute: float = 0, instance: int = 1
+) -> SlaTimerStarted:
+    """Timer (metric, instance) started (or re-targeted) at ``minute``, due at ``due_minute``."""
+    return SlaTimerStarted(
+        env(tid, minute, f"sla-start-{metric}-{instance}-{due_minute}"),
+        tid,
+        metric,
+        instance,
+        "p1",
+        Priority.NORMAL,
+        3600,
+        False,
+        T0 + timedelta(minutes=due_minute),
+    )
+
+
+def sla_paused(tid: str, metric: SlaMetric, minute: float, instance: int = 1) -> SlaTimerPaused:
+    return SlaTimerPaused(env(tid, minute, f"sla-pause-{metric}"), tid, metric, instance, 0, 0)
+
+
+def sla_resumed(
+    tid: str, metric: SlaMetric, due_minute: float, minute: float, instance: int = 1
+) -> SlaTimerResumed:
+    return SlaTimerResumed(
+        env(tid, minute, f"sla-resume-{metric}"),
+        tid,
+        metric,
+        instance,
+        T0 + timedelta(minutes=due_minute),
+    )
+
+
+def sla_breached(tid: str, metric: SlaMetric, minute: float, instance: int = 1) -> SlaBreached:
+    at = T0 + timedelta(minutes=minute)
+    return SlaBreached(
+        env(tid, minute, f"sla-breach-{metric}"), tid, metric, instance, "p1",
+        Priority.NORMAL, 3600, at, 0, 0,
+    )  # fmt: skip
+
+
+def sla_fulfilled(
+    tid: str, metric: SlaMetric, minute: float, instance: int = 1
+) -> SlaTimerFulfilled:
+    return SlaTimerFulfilled(
+        env(tid, minute, f"sla-done-{metric}"), tid, metric, instance, "p1",
+        Priority.NORMAL, 3600, 0, 0, False,
+    )  # fmt: skip

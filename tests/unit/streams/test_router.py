@@ -7,12 +7,20 @@ from __future__ import annotations
 import pickle
 from datetime import timedelta
 
-from schemas.records import AgentPresence, AssignmentReason, Channel, Priority, TicketStatus
+from schemas.records import (
+    AgentCapacityChanged,
+    AgentPresence,
+    AssignmentReason,
+    Channel,
+    Priority,
+    TicketStatus,
+)
 from streams.domain.router import on_events
 from streams.domain.routing import Assignment, ReassignPolicy, RoutingState, Strategy
 from tests.unit.streams.routing_feed import (
     T0,
     assigned_event,
+    env,
     escalated,
     online,
     opened,
@@ -210,3 +218,57 @@ def test_merged_source_ticket_leaves_its_agent_and_frees_the_seat() -> None:
     out = on_events(state, [status("T2", TicketStatus.OPEN, TicketStatus.CLOSED, 4)], POLICY, LL)
     assert out == [Assignment("T3", "ann", R.ROUTING, None, at(3))]
     assert "T2" not in state.tickets and state.tickets["T1"].assignee == "ann"
+
+
+class _CountingRows(dict):  # type: ignore[type-arg]
+    """The router's ticket rows, counting how many of them a batch reads."""
+
+    reads = 0
+
+    def __getitem__(self, key: object) -> object:
+        self.reads += 1
+        return super().__getitem__(key)
+
+    def get(self, key: object, default: object = None) -> object:
+        self.reads += 1
+        return super().get(key, default)
+
+    def values(self):  # type: ignore[no-untyped-def]
+        self.reads += len(self)
+        return super().values()
+
+    def items(self):  # type: ignore[no-untyped-def]
+        self.reads += len(self)
+        return super().items()
+
+
+def test_a_batch_reads_only_the_queue_heads_however_long_the_queue() -> None:
+    # 10,000 web-chat tickets wait, then one Telegram ticket; ann comes online with one seat on
+    # each. The router used to read every waiting ticket on every batch (a snapshot of the
+    # queue, every row for the changelog, a count per group for the gauges): at 10,000 waiting
+    # it fell behind its feed and ann's presence and the Telegram ticket waited behind it.
+    web = [opened(f"W{n:05}", n / 1000, Channel.WEBCHAT) for n in range(10_000)]
+    state = given(web, [opened("TG", 11, Channel.TELEGRAM)])
+    state.take_changes()
+    rows = _CountingRows(state.tickets)
+    state.tickets = rows
+    ann = [
+        AgentCapacityChanged(env("ann", 20, "cap"), "ann", {"telegram": 1, "webchat": 1}),
+        skills("ann", 20, channels=(Channel.TELEGRAM, Channel.WEBCHAT)),
+        presence("ann", AgentPresence.ONLINE, 20),
+    ]
+    out = on_events(state, ann, POLICY, LL)
+    changed = state.take_changes()
+    assert out == [
+        Assignment("W00000", "ann", R.ROUTING, None, at(0)),
+        Assignment("TG", "ann", R.ROUTING, None, at(11)),
+    ]
+    assert [k for k, _ in changed] == ["agent/ann", "cursor", "ticket/TG", "ticket/W00000"]
+    assert rows.reads < 50, f"read {rows.reads} ticket rows for one agent coming online"
+    # more tickets arrive while ann is full: each is looked at once, not the whole queue again
+    rows.reads = 0
+    on_events(state, [opened(f"X{n:03}", 30, Channel.WEBCHAT) for n in range(100)], POLICY, LL)
+    state.take_changes()
+    assert rows.reads < 500, f"read {rows.reads} ticket rows for a batch of 100 new tickets"
+    assert state.waiting_count == 10_000 - 1 + 100
+    assert state.waiting_counts() == {(None, Priority.NORMAL): 10_099}
