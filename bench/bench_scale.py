@@ -38,6 +38,7 @@ import itertools
 import json
 import os
 import re
+import signal
 import sys
 import threading
 import time
@@ -65,6 +66,9 @@ def log(msg: str) -> None:
 
 
 # ------------------------------------------------------------------------------ measurement
+CURRENT: dict[str, Any] = {}  # the running mode's sampler, for the result of an aborted run
+
+
 def cpu_seconds(pid: int) -> float | None:
     """User + system CPU seconds of ``pid`` (and its reaped children), from /proc."""
     try:
@@ -88,6 +92,9 @@ class Sampler:
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    stall_seconds: float = 180.0
+    stalled: str = ""  # why the watchdog stopped the run
+    _commits: dict[tuple[str, int], tuple[int, float]] = field(default_factory=dict)
 
     def progress(self, done: float, sim_now: str, counters: dict[str, int]) -> None:
         self.counters = {**counters, "done": round(done, 4), "sim_now": sim_now}
@@ -127,6 +134,7 @@ class Sampler:
         for p in snap.lags:
             if p.group in (WORKERS_GROUP, OUTBOUND_GROUP, PROJECTOR_GROUP):
                 lag[p.group] = lag.get(p.group, 0) + p.lag
+        self._watch(snap)
         events = sum(n for (t, _), n in snap.end_offsets.items() if t in names.EVENT_TOPICS)
         commands = sum(
             n for (t, _), n in snap.end_offsets.items() if t == names.TICKET_COMMANDS
@@ -155,6 +163,41 @@ class Sampler:
         }
         self.samples.append(sample)
         return sample
+
+    def _watch(self, snap: Any) -> None:
+        """A partition of the workers' input whose committed offset has not moved for
+        ``stall_seconds`` while records wait behind it (or that never got a commit while
+        the other partitions did): a worker is stuck — seen today as Consumer.commit() waiting
+        forever in producer.flush() (the worker's log: 'Flight Recorder … Task traceback').
+        The run cannot finish right then; interrupt it (SIGINT) and say why."""
+        if not snap.ok or self.stalled:
+            return
+        now = time.monotonic()
+        watched = (names.TICKET_EVENTS, names.CHANNEL_MESSAGES, names.TICKET_COMMANDS)
+        committed = {
+            (p.topic, p.partition): p.committed
+            for p in snap.lags
+            if p.group == WORKERS_GROUP and p.topic in watched
+        }
+        if not committed:
+            return
+        for (topic, part), end in snap.end_offsets.items():
+            if topic not in watched or end == 0:
+                continue
+            at = committed.get((topic, part), -1)
+            seen = self._commits.get((topic, part))
+            if seen is None or seen[0] != at or at >= end:
+                self._commits[(topic, part)] = (at, now)
+                continue
+            if now - seen[1] > self.stall_seconds:
+                self.stalled = (
+                    f"the workers' group {WORKERS_GROUP!r} has not committed {topic}[{part}] "
+                    f"for {now - seen[1]:.0f} s (committed {at}, end {end}): a worker is stuck "
+                    "(see the workers' logs for 'Flight Recorder')"
+                )
+                log(f"WATCHDOG: {self.stalled}; interrupting the run")
+                os.kill(os.getpid(), signal.SIGINT)
+                return
 
 
 def rates(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -546,6 +589,7 @@ def mode_week(args: argparse.Namespace) -> dict[str, Any]:
         )
         sampler.phase = "simulation"
         sampler.start()
+        CURRENT["sampler"] = sampler
         prof = Profiler(run.pids(), run.run_dir / "py-spy", args.py_spy_after, args.py_spy).start()
         log(f"week: tesco, {args.days:g} days at {args.compression:g}x")
         t0 = time.monotonic()
@@ -608,6 +652,7 @@ def mode_x10(args: argparse.Namespace) -> dict[str, Any]:
         )
         sampler.phase = "simulation"
         sampler.start()
+        CURRENT["sampler"] = sampler
         prof = Profiler(run.pids(), run.run_dir / "py-spy", args.py_spy_after, args.py_spy).start()
         log(f"x10: {days * 24:.2f} simulated hours from {MORNING:%a %H:%M} UTC at "
             f"{args.compression:g}x (~{args.minutes:g} min)")  # fmt: skip
@@ -670,6 +715,7 @@ def mode_x100(args: argparse.Namespace) -> dict[str, Any]:
             run.stack.settings.kafka_bootstrap, run.new_engine(), run.pids(), args.sample_seconds
         )
         sampler.start()
+        CURRENT["sampler"] = sampler
         prof = Profiler(run.pids(), run.run_dir / "py-spy", args.py_spy_after, args.py_spy).start()
         try:
             for i, compression in enumerate(args.steps):
@@ -845,7 +891,17 @@ def render_md(data: dict[str, Any]) -> str:
             f"command: `{sec.get('command')}`",
             "",
         ]
-        if mode in ("week", "x10"):
+        if sec.get("aborted"):
+            last = sec.get("last_sample") or {}
+            out += [
+                f"- **aborted**: {sec['aborted']}",
+                f"- last sample: simulated {last.get('sim_now')}, {last.get('tickets_sent')} "
+                f"tickets and {last.get('requests')} requests sent, lag {last.get('lag')}",
+                "",
+                *_cpu_md(sec.get("cpu", {})),
+                "",
+            ]
+        elif mode in ("week", "x10"):
             t = sec["truth"]
             out += [
                 f"- asked: {sec['asked']}",
@@ -943,7 +999,21 @@ def main(argv: list[str] | None = None) -> int:
     lock = os.environ.get("FLOCK_HELD") or ""
     started = datetime.now(UTC)
     load_start = [round(x, 2) for x in os.getloadavg()]
-    section = {"week": mode_week, "x10": mode_x10, "x100": mode_x100}[args.mode](args)
+    try:
+        section = {"week": mode_week, "x10": mode_x10, "x100": mode_x100}[args.mode](args)
+    except KeyboardInterrupt:
+        sampler = CURRENT.get("sampler")
+        why = sampler.stalled if sampler is not None and sampler.stalled else "interrupted"
+        samples = sampler.samples if sampler is not None else []
+        section = {
+            "mode": args.mode,
+            "ok": False,
+            "aborted": why,
+            "last_sample": samples[-1] if samples else None,
+            "cpu": cpu_per_request([x for x in samples if x["sim_now"]]),
+            "series": rates(samples),
+        }
+        log(f"{args.mode}: aborted: {why}")
     section.update(
         command=" ".join(
             ["python -m bench.bench_scale", *(argv if argv is not None else sys.argv[1:])]
