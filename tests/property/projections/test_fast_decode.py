@@ -1,0 +1,115 @@
+"""The projector's decoder (schemas/fastdecode.py) returns exactly the codec's records, and
+raises exactly the codec's errors, for every record class and for damaged bytes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from io import BytesIO
+from typing import Any
+
+import pytest
+from fastavro import schemaless_writer
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from schemas import convert, loader
+from schemas.codec import SINGLE_OBJECT_MAGIC, Codec, SchemaDecodeError
+from schemas.fastdecode import fast_decoder, millis_to_datetime
+from tests.property.schemas.strategies import for_record, record_classes
+
+PER_RECORD = settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+class CountingCodec(Codec):
+    """The real codec, counting the records the fast decoder hands back to it."""
+
+    slow_calls = 0
+
+    def decode(self, data: bytes, **kwargs: Any) -> Any:  # type: ignore[override]
+        self.slow_calls += 1
+        return super().decode(data, **kwargs)
+
+
+CODEC = CountingCodec()
+FAST = fast_decoder(CODEC)
+
+
+def outcome(decode: Any, data: bytes) -> tuple[str, Any]:
+    try:
+        return "record", decode(data, topic="t", partition=3, offset=42)
+    except SchemaDecodeError as exc:
+        return "error", str(exc)
+
+
+@pytest.mark.parametrize("cls", record_classes(), ids=lambda c: c.__name__)
+@PER_RECORD
+@given(data=st.data())
+def test_every_record_decodes_to_the_codecs_record_without_the_codec(cls: type, data: Any) -> None:
+    record = data.draw(for_record(cls))
+    encoded = CODEC.encode(record)
+    before = CODEC.slow_calls
+    fast = FAST(encoded, "t", 3, 42)
+    assert CODEC.slow_calls == before, "the record went through the generic codec"
+    assert type(fast) is cls
+    assert fast == Codec.decode(CODEC, encoded) == record
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    cls=st.sampled_from(record_classes()),
+    data=st.data(),
+    cut=st.integers(0, 200),
+    flip=st.integers(0, 255),
+    extra=st.binary(max_size=3),
+)
+def test_damaged_bytes_give_the_codecs_answer(
+    cls: type, data: Any, cut: int, flip: int, extra: bytes
+) -> None:
+    encoded = bytearray(CODEC.encode(data.draw(for_record(cls))))
+    if cut < len(encoded):
+        encoded[cut] ^= flip
+    damaged = bytes(encoded[: max(0, len(encoded) - cut // 50)]) + extra
+    assert outcome(FAST, damaged) == outcome(lambda d, **k: Codec.decode(CODEC, d, **k), damaged)
+
+
+def released_writers() -> list[tuple[bytes, Any, type]]:
+    out = []
+    for _version, directory in loader.released_versions(loader.RELEASED_DIR):
+        for old in loader.load_records(directory).values():
+            reader = CODEC._readers.get(old.fingerprint)
+            if reader is not None and reader.reader is not None:
+                out.append((old.fingerprint, old.parsed, reader.cls))
+    return out
+
+
+@pytest.mark.skipif(not released_writers(), reason="no released schema differs from this build")
+@PER_RECORD
+@given(data=st.data())
+def test_records_written_with_a_released_schema_decode_as_the_codec_reads_them(data: Any) -> None:
+    fp, parsed, cls = data.draw(st.sampled_from(released_writers()))
+    buf = BytesIO()
+    buf.write(SINGLE_OBJECT_MAGIC + fp)
+    try:
+        schemaless_writer(buf, parsed, convert.to_avro(data.draw(for_record(cls))))
+    except Exception:
+        assume(False)  # the old schema cannot hold this value (a newer symbol, say)
+    encoded = buf.getvalue()
+    assert outcome(FAST, encoded) == outcome(lambda d, **k: Codec.decode(CODEC, d, **k), encoded)
+
+
+_MIN_MS = -62135596800000  # 0001-01-01T00:00:00Z
+_MAX_MS = 253402300799999  # 9999-12-31T23:59:59.999Z
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    ms=st.one_of(
+        st.integers(_MIN_MS, _MAX_MS),
+        st.integers(-(10**13), 10**13),
+        st.integers(8589934591000 - 5000, 8589934592000 + 5000),  # where the float path ends
+    )
+)
+def test_millis_to_datetime_is_exact_to_the_millisecond(ms: int) -> None:
+    expected = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)
+    got = millis_to_datetime(ms)
+    assert got == expected and got.tzinfo is not None and got.utcoffset() == timedelta(0)
