@@ -120,6 +120,8 @@ class BatchingProducer:
         self._scheduled = False
         self._task: asyncio.Task[None] | None = None
         self._deadlines: dict[float, _Deadlines] = {}  # budget (s) → callers waiting with it
+        self._partitions: list[int] = []
+        self._partitions_until = 0.0  # loop time after which _partitions is read again
         self.rounds = 0  # produce rounds started (each: one batch per partition with records)
         self.records = 0  # records appended
 
@@ -135,11 +137,14 @@ class BatchingProducer:
         after ``budget`` seconds, or the error that failed a batch (a ``KafkaError``)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + budget
-        known = self.producer.client.cluster.partitions_for_topic(self.topic)
-        if known is None:  # metadata not fetched yet (first request, broker away): wait for it
-            async with asyncio.timeout(budget):
-                known = await self.producer.partitions_for(self.topic)
-        partitions = sorted(known)
+        partitions = self._partitions
+        if loop.time() >= self._partitions_until:  # re-read the producer's metadata each second
+            known = self.producer.client.cluster.partitions_for_topic(self.topic)
+            if known is None:  # no metadata yet (first request, broker away): wait for it
+                async with asyncio.timeout(budget):
+                    known = await self.producer.partitions_for(self.topic)
+            partitions = self._partitions = sorted(known)
+            self._partitions_until = loop.time() + 1.0
         batches: list[_Batch] = []
         appended = 0
         for dedup_id, key, value in records:

@@ -281,7 +281,7 @@ class Gateway:
         records: list[tuple[str, bytes, bytes]] = []
         seen: set[str] = set()
         for ev in messages:
-            key = dedup_id(ev.channel.value, ev.dedup_key)
+            key = dedup_id(ev.channel._value_, ev.dedup_key)
             if key in self.dedup or key in seen:
                 dropped.inc()
                 continue

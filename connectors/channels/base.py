@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 from schemas.records import (
     Actor,
@@ -102,7 +103,7 @@ def event_id_for(channel: Channel, dedup_key: str) -> str:
     Exactly ``str(uuid.uuid5(EVENT_NAMESPACE, f"{channel}:{dedup_key}"))`` (RFC 4122 §4.3: SHA-1
     of namespace + name, version 5, variant RFC 4122), without building a UUID object — the
     gateway computes one per message (a quarter of the time, measured)."""
-    name = f"{channel.value}:{dedup_key}".encode()
+    name = f"{channel._value_}:{dedup_key}".encode()
     h = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name).digest()[:16])
     h[6] = (h[6] & 0x0F) | 0x50
     h[8] = (h[8] & 0x3F) | 0x80
@@ -111,14 +112,17 @@ def event_id_for(channel: Channel, dedup_key: str) -> str:
 
 
 def conversation_key(channel: Channel, account_id: str, conversation_id: str) -> str:
-    return f"{channel.value}:{account_id}:{conversation_id}"
+    return f"{channel._value_}:{account_id}:{conversation_id}"
 
 
 def to_event(
     m: NormalisedMessage, *, received_at: datetime, tenant_id: str
 ) -> ChannelMessageReceived:
     """Wrap a normalised message in its envelope (aggregate = the conversation, version 1)."""
-    key = conversation_key(m.channel, m.account_id, m.external_conversation_id)
+    # ``_value_``: the member's value as a plain attribute (``.value`` is a property, ~10x slower
+    # on this per-message path).
+    channel: str = m.channel._value_
+    key = f"{channel}:{m.account_id}:{m.external_conversation_id}"  # conversation_key()
     event_id = event_id_for(m.channel, m.dedup_key)
     return ChannelMessageReceived(
         envelope=Envelope(
@@ -127,9 +131,9 @@ def to_event(
             recorded_at=received_at,
             aggregate_id=key,
             aggregate_version=1,
-            causation_id=f"{m.channel.value}:{m.dedup_key}",
+            causation_id=f"{channel}:{m.dedup_key}",
             correlation_id=event_id,
-            actor=Actor(ActorKind.CUSTOMER, f"{m.channel.value}:{m.external_user_id}"),
+            actor=Actor(ActorKind.CUSTOMER, f"{channel}:{m.external_user_id}"),
             tenant_id=tenant_id,
         ),
         channel=m.channel,
@@ -153,10 +157,15 @@ def to_event(
 
 # ---------------------------------------------------------------- small parsing helpers
 def parse_json(channel: str, body: bytes) -> Any:
+    """The JSON document in ``body`` (orjson: a quarter of the stdlib's CPU per webhook).
+
+    Refused (400 ``malformed``): invalid UTF-8, a lone surrogate escape, NaN/Infinity, nesting
+    deeper than 1,024. A number beyond 64 bits comes back as a float, which every id and
+    timestamp check then refuses (ids are exact integers or strings)."""
     try:
-        return json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise malformed(channel, f"not UTF-8 JSON ({type(exc).__name__})") from None
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise malformed(channel, "not UTF-8 JSON") from None
 
 
 def obj(value: Any, channel: str, what: str) -> dict[str, Any]:
@@ -184,6 +193,25 @@ def text_of(value: Any, channel: str, what: str, *, required: bool = True) -> st
     if value is None and not required:
         return ""
     raise malformed(channel, f"{what} is missing or not a string")
+
+
+def field_text(
+    d: dict[str, Any], key: str, channel: str, where: str, *, path: str = "", required: bool = True
+) -> str:
+    """``text_of(d[key])`` whose error names ``{where}.{path}{key}``; that name is only built
+    when the value is not already a non-empty string (the per-message hot path)."""
+    value = d.get(key)
+    if type(value) is str and value:
+        return value
+    return text_of(value, channel, f"{where}.{path}{key}", required=required)
+
+
+def field_obj(d: dict[str, Any], key: str, channel: str, where: str) -> dict[str, Any]:
+    """``obj(d[key])`` whose error names ``{where}.{key}`` (built only on error)."""
+    value = d.get(key)
+    if type(value) is dict:
+        return value
+    return obj(value, channel, f"{where}.{key}")
 
 
 MAX_EPOCH_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z

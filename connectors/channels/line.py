@@ -18,6 +18,8 @@ from connectors.channels.base import (
     WebhookResult,
     arr,
     bad_signature,
+    field_obj,
+    field_text,
     from_epoch,
     hmac_sha256,
     malformed,
@@ -73,26 +75,26 @@ def _message(ev: dict[str, Any], destination: str, i: int) -> NormalisedMessage 
     if ev.get("type") != "message":
         return None  # follow, unfollow, postback, … are not customer messages
     where = f"events[{i}]"
-    event_id = text_of(ev.get("webhookEventId"), NAME, f"{where}.webhookEventId")
+    event_id = field_text(ev, "webhookEventId", NAME, where)
     sent_at = from_epoch(ev.get("timestamp"), NAME, f"{where}.timestamp", millis=True)
-    source = obj(ev.get("source"), NAME, f"{where}.source")
-    user = text_of(source.get("userId"), NAME, f"{where}.source.userId", required=False)
+    source = field_obj(ev, "source", NAME, where)
+    user = field_text(source, "userId", NAME, where, path="source.", required=False)
     kind = source.get("type")
     if kind == "group":
-        conv = text_of(source.get("groupId"), NAME, f"{where}.source.groupId")
+        conv = field_text(source, "groupId", NAME, where, path="source.")
     elif kind == "room":
-        conv = text_of(source.get("roomId"), NAME, f"{where}.source.roomId")
+        conv = field_text(source, "roomId", NAME, where, path="source.")
     elif kind == "user":
-        conv = text_of(source.get("userId"), NAME, f"{where}.source.userId")
+        conv = field_text(source, "userId", NAME, where, path="source.")
     else:
         raise malformed(NAME, f"{where}.source.type {kind!r} is not user, group or room")
-    msg = obj(ev.get("message"), NAME, f"{where}.message")
-    msg_id = text_of(msg.get("id"), NAME, f"{where}.message.id")
-    mtype = text_of(msg.get("type"), NAME, f"{where}.message.type")
+    msg = field_obj(ev, "message", NAME, where)
+    msg_id = field_text(msg, "id", NAME, where, path="message.")
+    mtype = field_text(msg, "type", NAME, where, path="message.")
     text = ""
     attachments: list[Attachment] = []
     if mtype == "text":
-        text = text_of(msg.get("text"), NAME, f"{where}.message.text", required=False)
+        text = field_text(msg, "text", NAME, where, path="message.", required=False)
     elif mtype in MEDIA:
         provider = sub(msg, "contentProvider")
         url = provider.get("originalContentUrl") if provider.get("type") == "external" else None
