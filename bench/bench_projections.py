@@ -239,8 +239,14 @@ def throughput(
         "events": len(events), "rows": rows, "batch_rows": batch_rows, "partitions": partitions,
         "processes": processes,
         "raw_rows_per_s": [round(x) for x in rate["raw"]], "raw_cpu_s": [round(x, 2) for x in cpu["raw"]],
-        "projector_rows_per_s": {str(n): [round(x) for x in rate[f"projector_{n}"]] for n in counts},
-        "projector_cpu_s": {str(n): [round(x, 2) for x in cpu[f"projector_{n}"]] for n in counts},
+        "projector_rows_per_s": [round(x) for x in rate[f"projector_{processes}"]],
+        "projector_cpu_s": [round(x, 2) for x in cpu[f"projector_{processes}"]],
+        "projector_rows_per_s_by_processes": {
+            str(n): [round(x) for x in rate[f"projector_{n}"]] for n in counts
+        },
+        "projector_cpu_s_by_processes": {
+            str(n): [round(x, 2) for x in cpu[f"projector_{n}"]] for n in counts
+        },
         "ratio_by_processes": {str(n): round(v, 3) for n, v in ratios.items()},
         "load_per_round": [round(x, 2) for x in loads],
         "ratio": round(ratio, 3), "target": RATIO_TARGET, "meets_target": ratio >= RATIO_TARGET,
@@ -440,14 +446,14 @@ def _loads(out: dict[str, Any]) -> str:
 def render(out: dict[str, Any]) -> str:
     """The Markdown report of a result (``python -m bench.bench_projections --render``)."""
     thr, lat, reb = out["throughput"], out["latency"], out["rebuild"]
-    counts = sorted(thr["projector_rows_per_s"], key=int)
+    counts = sorted(thr["projector_rows_per_s_by_processes"], key=int)
 
     def nums(xs: list[Any]) -> str:
         return ", ".join(f"{x:,}" for x in xs)
 
     proj_rows = "".join(
-        f"| projector, {n} process{'es' if n != '1' else ''}: rows/s | {nums(thr['projector_rows_per_s'][n])} |\n"
-        f"| projector, {n} process{'es' if n != '1' else ''}: CPU seconds (all its processes) | {nums(thr['projector_cpu_s'][n])} |\n"
+        f"| projector, {n} process{'es' if n != '1' else ''}: rows/s | {nums(thr['projector_rows_per_s_by_processes'][n])} |\n"
+        f"| projector, {n} process{'es' if n != '1' else ''}: CPU seconds (all its processes) | {nums(thr['projector_cpu_s_by_processes'][n])} |\n"
         for n in counts
     )
     ratios = "; ".join(
