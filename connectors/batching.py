@@ -4,10 +4,11 @@
 partitioner, the accumulator, a future and a ``RecordMetadata`` per record, a callback per ack),
 a large share of the gateway's CPU per webhook. :class:`BatchingProducer` appends each record to
 an open ``BatchBuilder`` of its partition (``producer.create_batch()``) and hands the open
-batches to the producer (``send_batch``) in *rounds*: a round starts when the previous one is
-acknowledged, so records that arrive while Kafka works on a round wait for the next one (at most
-one round trip) and go out together — the same one-request-in-flight rhythm aiokafka's own sender
-keeps per broker, with one future per batch instead of one per record.
+batches to the producer (``send_batch``) in *rounds*, one per broker (the partitions it leads): a
+broker's next round starts when its previous one is settled, so records that arrive while Kafka
+works on a round wait for the next one (at most one round trip) and go out together — the same
+one-request-in-flight rhythm aiokafka's own sender keeps per broker, with one future per batch
+instead of one per record. A slow or unreachable broker holds back only its own partitions.
 
 The guarantee is unchanged: ``produce`` returns only once every one of its records is in a batch
 Kafka acknowledged (the producer's ``acks``, here ``all``), and raises ``TimeoutError`` when that
@@ -15,7 +16,8 @@ did not happen within the caller's budget, or the ``KafkaError`` that failed a b
 whose caller gave up (timeout) stays in its batch: a retry of the same message (same dedup id)
 waits for that delivery instead of producing a second copy (:meth:`BatchingProducer.pending`).
 Records of one key keep their order: a key always maps to one partition, a batch keeps arrival
-order, and a round starts only after the previous one is settled.
+order, a broker's round starts only after its previous one is settled, and aiokafka sends a
+partition's next batch only once the previous one is acknowledged (it mutes the partition).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
 log = logging.getLogger(__name__)
@@ -38,11 +40,12 @@ Partitioner = Callable[[bytes | None, list[int], list[int]], int]
 class _Batch:
     """One partition's records of one round, and who waits for them."""
 
-    __slots__ = ("builder", "error", "ids", "partition", "settled", "waiters")
+    __slots__ = ("builder", "error", "ids", "node", "partition", "settled", "waiters")
 
     def __init__(self, builder: Any, partition: int) -> None:
         self.builder = builder
         self.partition = partition
+        self.node = -1  # the broker it was sent to (its round's key)
         self.ids: list[str] = []  # dedup ids of the records, in order
         self.waiters: list[_Waiter] = []
         self.settled = False
@@ -115,10 +118,12 @@ class BatchingProducer:
         self._open: dict[int, _Batch] = {}  # partition → batch gathering records
         self._full: list[_Batch] = []  # batches that reached the size limit, not yet sent
         self._pending: dict[str, _Batch] = {}  # dedup id → batch not yet settled
-        self._round_left = 0  # batches of the round in flight not yet settled
-        self._in_flight = False
+        # Broker (leader node id) → batches of its round in flight not yet settled. A round is
+        # per broker, as aiokafka's requests are: a slow or dead broker holds back only the
+        # partitions it leads.
+        self._busy: dict[int, int] = {}
         self._scheduled = False
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
         self._deadlines: dict[float, _Deadlines] = {}  # budget (s) → callers waiting with it
         self._partitions: list[int] = []
         self._partitions_until = 0.0  # loop time after which _partitions is read again
@@ -162,7 +167,7 @@ class BatchingProducer:
         waiter = _Waiter(future, len(batches))
         for batch in batches:
             batch.waiters.append(waiter)
-        if not self._in_flight and not self._scheduled:
+        if not self._scheduled:
             self._scheduled = True
             if self.linger > 0:
                 loop.call_later(self.linger, self._start_round)
@@ -190,17 +195,44 @@ class BatchingProducer:
         return batch
 
     # ------------------------------------------------------------------ rounds
+    def _leader(self, partition: int) -> int:
+        """The partition's leader now (-1 when unknown or unavailable: a group of its own)."""
+        leader = self.producer.client.cluster.leader_for_partition(
+            TopicPartition(self.topic, partition)
+        )
+        return -1 if leader is None else int(leader)
+
     def _start_round(self) -> None:
+        """Send the gathered batches of every broker that has no round in flight."""
         self._scheduled = False
-        if self._in_flight or not (self._open or self._full):
+        if not (self._open or self._full):
             return
-        batches = [*self._full, *self._open.values()]
-        self._full = []
-        self._open = {}
-        self._in_flight = True
-        self.rounds += 1
-        self._round_left = len(batches)
-        self._task = asyncio.get_running_loop().create_task(self._send(batches))
+        rounds: dict[int, list[_Batch]] = {}
+        waiting: dict[int, _Batch] = {}
+        for partition, batch in self._open.items():
+            node = self._leader(partition)
+            if node in self._busy:
+                waiting[partition] = batch  # keeps gathering until its broker's round is done
+            else:
+                rounds.setdefault(node, []).append(batch)
+        full: list[_Batch] = []
+        for batch in self._full:
+            node = self._leader(batch.partition)
+            if node in self._busy:
+                full.append(batch)
+            else:
+                rounds.setdefault(node, []).insert(0, batch)  # before the open one (order)
+        self._open = waiting
+        self._full = full
+        loop = asyncio.get_running_loop()
+        for node, batches in rounds.items():
+            for batch in batches:
+                batch.node = node
+            self._busy[node] = len(batches)
+            self.rounds += 1
+            task = loop.create_task(self._send(batches))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def _send(self, batches: list[_Batch]) -> None:
         # send_batch returns once the batch is queued (no wait while aiokafka has the topic's
@@ -248,9 +280,11 @@ class BatchingProducer:
                 waiter.remaining -= 1
                 if waiter.remaining == 0:
                     future.set_result(None)
-        self._round_left -= 1
-        if self._round_left == 0:
-            self._in_flight = False
+        left = self._busy[batch.node] - 1
+        if left:
+            self._busy[batch.node] = left
+        else:
+            del self._busy[batch.node]
             if self._open or self._full:
                 self._start_round()
 
@@ -258,7 +292,7 @@ class BatchingProducer:
         """Wait (up to ``timeout`` seconds) until every gathered record is settled."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while (self._in_flight or self._open or self._full) and loop.time() < deadline:
-            if not self._in_flight and not self._scheduled:
+        while (self._busy or self._open or self._full) and loop.time() < deadline:
+            if not self._scheduled:
                 self._start_round()
             await asyncio.sleep(0.01)
