@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
+import types
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -24,6 +26,8 @@ from schemas.records import (
 # Namespace of the deterministic event ids: uuid5(EVENT_NAMESPACE, "<channel>:<dedup key>").
 EVENT_NAMESPACE = uuid.UUID("6b1f3c2e-2d55-4c3e-9a59-2f0b6f0d7c11")
 _NAMESPACE_BYTES = EVENT_NAMESPACE.bytes
+
+T = TypeVar("T")
 
 
 class ChannelError(Exception):
@@ -115,6 +119,41 @@ def conversation_key(channel: Channel, account_id: str, conversation_id: str) ->
     return f"{channel._value_}:{account_id}:{conversation_id}"
 
 
+def fast_constructor(cls: type[T]) -> Callable[..., T]:
+    """A keyword-only constructor of a frozen, slotted dataclass that writes the slots directly
+    (as ``schemas.convert``'s decoders do): the same object as ``cls(**fields)`` — defaults and
+    default factories included — at about half the cost of the generated ``__init__``, which sets
+    each field through ``object.__setattr__``. ``cls`` itself when it has a ``__post_init__``,
+    a field outside ``__init__`` or no slots."""
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    if hasattr(cls, "__post_init__") or not all(
+        f.init and isinstance(cls.__dict__.get(f.name), types.MemberDescriptorType) for f in fields
+    ):
+        return cls
+    names: dict[str, Any] = {"_new": object.__new__, "_cls": cls, "_MISSING": dataclasses.MISSING}
+    params, lines = [], ["    o = _new(_cls)"]
+    for i, f in enumerate(fields):
+        names[f"_set{i}"] = cls.__dict__[f.name].__set__
+        if f.default is not dataclasses.MISSING:
+            names[f"_default{i}"] = f.default
+            params.append(f"{f.name}=_default{i}")
+        elif f.default_factory is not dataclasses.MISSING:
+            names[f"_factory{i}"] = f.default_factory
+            params.append(f"{f.name}=_MISSING")
+            lines.append(f"    if {f.name} is _MISSING: {f.name} = _factory{i}()")
+        else:
+            params.append(f.name)
+        lines.append(f"    _set{i}(o, {f.name})")
+    source = f"def new(*, {', '.join(params)}):\n" + "\n".join(lines) + "\n    return o\n"
+    exec(compile(source, f"<fast_constructor {cls.__name__}>", "exec"), names)
+    made: Callable[..., T] = names["new"]
+    return made
+
+
+_new_event = fast_constructor(ChannelMessageReceived)
+_new_envelope = fast_constructor(Envelope)
+
+
 def to_event(
     m: NormalisedMessage, *, received_at: datetime, tenant_id: str
 ) -> ChannelMessageReceived:
@@ -124,8 +163,8 @@ def to_event(
     channel: str = m.channel._value_
     key = f"{channel}:{m.account_id}:{m.external_conversation_id}"  # conversation_key()
     event_id = event_id_for(m.channel, m.dedup_key)
-    return ChannelMessageReceived(
-        envelope=Envelope(
+    return _new_event(
+        envelope=_new_envelope(
             event_id=event_id,
             occurred_at=m.sent_at,
             recorded_at=received_at,
