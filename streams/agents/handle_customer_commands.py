@@ -8,7 +8,9 @@ support.customers.events.v1 keyed by customer id; a refused command becomes a
 ``TicketCommandRejected`` naming the customer, on the same topic.
 
 Order: events and forwards are sent before the state is saved, so a crash in between replays
-the record, which re-decides the same events (same ids); forwarded events apply once.
+the record, which re-decides the same events (same ids); forwarded events apply once. The
+owner changes a decided link or unlink makes go to the identity owners topic (see
+``identity_owners``), which every worker follows for threading.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from schemas.records import (
     UnlinkCustomerIdentity,
 )
 from streams import metrics
+from streams.agents.identity_owners import publish
 from streams.app import app, customer_commands_topic, customer_events_topic
 from streams.domain.identity import CustomerState, handle_customer
 from streams.runtime import decode_or_park, each_event, load, now, store, table
@@ -55,6 +58,8 @@ async def _handle(event: Any) -> None:
     outcome = handle_customer(state, record, now())
     for ev in outcome.events:
         await customer_events_topic.send(key=ev.customer_id.encode(), value=codec.encode(ev))
+    # where a link/unlink is decided (once), before the other customer's step is forwarded
+    await publish(outcome.events)
     for to, forwarded in outcome.forwards:
         await customer_commands_topic.send(key=to.encode(), value=codec.encode(forwarded))
     if outcome.rejection is not None:

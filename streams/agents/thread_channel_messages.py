@@ -20,6 +20,7 @@ import faust
 from schemas.records import ChannelMessageReceived
 from streams import metrics
 from streams.agents.handle_ticket_commands import apply_commands, local_to
+from streams.agents.identity_owners import linked_customer  # routing engineer (identity)
 from streams.app import app, channel_messages_topic
 from streams.domain.threading import ConversationState, thread
 from streams.runtime import BatchStats, UnitOfWork, decode_record, in_batches, table
@@ -38,7 +39,8 @@ def _handle(uow: UnitOfWork, event: faust.EventT) -> None:
     message = decode_record(event, ChannelMessageReceived)
     key = message.conversation_key
     state = uow.load(conversations, key, ConversationState(key), event)
-    new_state, commands = thread(state, message, lands=local_to(event))
+    # a new ticket belongs to the customer the sender's identity is linked to (else its home)
+    new_state, commands = thread(state, message, linked_customer(message), lands=local_to(event))
     if new_state is not state:
         uow.store(conversations, key, new_state, event)
         metrics.MESSAGES_THREADED.labels(message.channel.value).inc()

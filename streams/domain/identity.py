@@ -302,3 +302,25 @@ def customer_rejection(
 def resolve(identity: IdentityRef, owner_of: dict[IdentityRef, str]) -> str:
     """The customer ``identity`` belongs to now: its owner after links, else its home."""
     return owner_of.get(identity, home_customer_id(identity))
+
+
+def owner_changes(event: object) -> tuple[tuple[IdentityRef, str | None], ...]:
+    """Who owns which identity after ``event``: (identity, owner customer id), owner None when
+    the identity is back with its home customer. A link moves every identity the merged
+    customer held (its own and any linked into it before) to the customer that keeps them; an
+    unlink gives one identity back to its home. Other events change no owner."""
+    if isinstance(event, CustomerIdentityLinked):
+        target = event.customer_id
+        return tuple(
+            (i, None if home_customer_id(i) == target else target) for i in event.identities
+        )
+    if isinstance(event, CustomerIdentityUnlinked):
+        return ((event.identity, None),)
+    return ()
+
+
+def customer_for(identity: IdentityRef, owners: dict[str, str]) -> str:
+    """The customer a new ticket from ``identity`` belongs to: the customer its identity was
+    linked to (``owners``: identity label → owner, as ``owner_changes`` leave it), else its
+    home customer."""
+    return owners.get(label(identity)) or home_customer_id(identity)
