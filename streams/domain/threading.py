@@ -19,7 +19,7 @@ finds the same ticket.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -85,7 +85,6 @@ def thread(
     identity's own customer id); ``lands`` places a new ticket's id (see ``placed_id``)."""
     replay = message.dedup_key in state.recent_messages
     customer = customer_id or state.customer_id or customer_id_of(message)
-    header = _header(message)
     commands: list[Any] = []
     ticket_id = state.ticket_id
     opens = ticket_id is None or (replay and ticket_id == ticket_id_for(message, lands))
@@ -93,11 +92,7 @@ def thread(
         ticket_id = ticket_id_for(message, lands)
         commands.append(
             OpenTicket(
-                replace(
-                    header,
-                    command_id=derive_id(message.dedup_key, "open"),
-                    aggregate_id=ticket_id,
-                ),
+                _header(message, derive_id(message.dedup_key, "open"), ticket_id),
                 ticket_id,
                 customer,
                 message.channel,
@@ -112,7 +107,7 @@ def thread(
     reply_context.setdefault("external_message_id", message.external_message_id)
     commands.append(
         AppendCustomerMessage(
-            replace(header, aggregate_id=ticket_id),
+            _header(message, derive_id(message.dedup_key, "append"), ticket_id),
             ticket_id,
             message.dedup_key,
             message.channel,
@@ -127,8 +122,8 @@ def thread(
         # A redelivery (or a replay after a crash, when our state was saved but the commands
         # maybe not): send the same commands again; the ticket drops them by command id.
         return state, commands
-    new_state = replace(
-        state,
+    new_state = ConversationState(
+        state.conversation_key,
         ticket_id=ticket_id,
         customer_id=customer,
         message_count=state.message_count + 1,
@@ -137,13 +132,13 @@ def thread(
     return new_state, commands
 
 
-def _header(message: ChannelMessageReceived) -> CommandHeader:
+def _header(message: ChannelMessageReceived, command_id: str, ticket_id: str) -> CommandHeader:
     env = message.envelope
     sent: datetime = message.sent_at
     return CommandHeader(
-        command_id=derive_id(message.dedup_key, "append"),
+        command_id=command_id,
         issued_at=sent,
-        aggregate_id=message.conversation_key,
+        aggregate_id=ticket_id,
         correlation_id=env.correlation_id,
         actor=SYSTEM,
         tenant_id=env.tenant_id,

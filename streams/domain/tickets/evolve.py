@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +25,7 @@ from schemas.records import (
     TicketTagsChanged,
     TicketUnassigned,
 )
+from streams.domain.replace import replace
 from streams.domain.tickets.state import TicketState, remember, remember_outcome
 
 TicketEvent = (

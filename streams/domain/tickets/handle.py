@@ -3,7 +3,7 @@ name the commands another ticket must receive (follow-up after closed, the sourc
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from schemas.records import (
 )
 from streams.domain.envelopes import EnvelopeFactory
 from streams.domain.ids import derive_id, short_id
+from streams.domain.replace import replace
 from streams.domain.threading import Lands, placed_id
 from streams.domain.tickets.decide import decide
 from streams.domain.tickets.errors import TicketCommandError
