@@ -99,6 +99,20 @@ def partition_of(key: str, partitions: int | None = None) -> int:
     return (murmur2(key.encode()) & 0x7FFFFFFF) % n
 
 
+_COUNTERS: dict[tuple[Any, ...], Any] = {}
+
+
+def count(metric: Any, *labels: str) -> None:
+    """``metric.labels(*labels).inc()`` with the labelled child kept: ``labels()`` checks and
+    looks up its arguments on every call (~3 µs, several times per channel message). Label
+    values come from small fixed sets (metric naming rules), so the cache stays small."""
+    key = (metric, *labels)
+    child = _COUNTERS.get(key)
+    if child is None:
+        child = _COUNTERS[key] = metric.labels(*labels)
+    child.inc()
+
+
 # Ticket state is written by two agents of this worker (channel messages, ticket commands).
 # Each holds this lock from loading a batch's states until they are stored, so neither decides
 # on a state the other is about to replace.
@@ -145,7 +159,7 @@ class BatchStats:
             n = self._n
             log.info(
                 "%s: %d batches, %.0f records/batch; per batch %.1f ms deciding, %.1f ms "
-                "producing events (acked), %.1f ms writing state",
+                "producing events (acked; states pickled meanwhile), %.1f ms writing state",
                 self.name, n, self._records / n, 1000 * self._decide / n,
                 1000 * self._send / n, 1000 * self._state / n,
             )  # fmt: skip
@@ -194,7 +208,9 @@ class UnitOfWork:
         if cached is not None:
             return cached
         _set_current_event(event)
-        raw = tbl.get(k[1])
+        # the store itself: one lookup (the table's own ``get`` checks ``in`` first, a second
+        # lookup) and no per-get sensor call; writes go to the store directly too (``commit``)
+        raw = tbl.data.get(k[1])
         if raw is None:
             return default
         value = _STATE_CACHE[k] = pickle.loads(raw)
@@ -210,6 +226,10 @@ class UnitOfWork:
         """Send ``record`` (Avro) keyed by ``key`` on commit."""
         name = topic.get_topic_name()
         self._staged_sends.append((name, key.encode(), codec.encode(record), partition))
+
+    def send_encoded(self, topic: faust.TopicT, key: str, value: bytes) -> None:
+        """Send ``value`` (a record already encoded with ``schemas.codec``) keyed by ``key``."""
+        self._staged_sends.append((topic.get_topic_name(), key.encode(), value, None))
 
     def park(self, event: faust.EventT, exc: BaseException) -> None:
         """Dead-letter the record of ``event`` (with its position) on commit; count it."""
@@ -239,26 +259,34 @@ class UnitOfWork:
     async def commit(self) -> None:
         """Send, wait for the broker's acks, then write the tables (see the class docstring).
 
-        Table writes go to the local store and, as one producer batch per changelog partition,
-        to the changelog (the same records Faust's own ``table[key] = value`` would send, minus
-        its per-record bookkeeping); the changelog offsets are then remembered in the store, as
-        Faust does, so a restart on the same data dir recovers only what is newer."""
+        The states are pickled while the broker appends the events (bytes only: nothing is
+        written before the events are acked). Table writes go to the local store and, as one
+        producer batch per changelog partition, to the changelog (the same records Faust's own
+        ``table[key] = value`` would send, minus its per-record bookkeeping); the changelog
+        offsets are then remembered in the store, as Faust does, so a restart on the same data
+        dir recovers only what is newer."""
         self.keep()
         t0 = time.monotonic()
         sends, self._sends = self._sends, []
-        if sends:
-            await _produce_all(sends)
-        self.send_seconds = time.monotonic() - t0
         writes, self._writes = self._writes, {}
+        acked = asyncio.ensure_future(_produce_all(sends)) if sends else None
+        if acked is not None:
+            for _ in range(3):  # let the producer put the events on the wire before pickling
+                await asyncio.sleep(0)
+        pickled = [
+            (k, tbl, value, event, dumps(value)) for k, (tbl, value, event) in writes.items()
+        ]
+        if acked is not None:
+            await acked
+        self.send_seconds = time.monotonic() - t0
         if not writes:
             return
         changelog: list[_Send] = []
         stores: dict[str, Any] = {}
         if len(_STATE_CACHE) + len(writes) > STATE_CACHE_ENTRIES:
             _STATE_CACHE.clear()
-        for (name, key), (tbl, value, event) in writes.items():
+        for (name, key), tbl, value, event, raw in pickled:
             _STATE_CACHE[(name, key)] = value
-            raw = dumps(value)
             _set_current_event(event)
             tbl.data[key] = raw
             topic = tbl.changelog_topic.get_topic_name()
@@ -342,29 +370,21 @@ async def _produce_all(sends: list[_Send]) -> dict[tuple[str, int], int]:
             partition = 0 if key is None else (murmur2(key) & 0x7FFFFFFF) % n
         groups[(topic, partition)].append((key, value))
     acks = []
+
+    async def submit(batch: Any, topic: str, partition: int) -> None:
+        batch.close()  # complete: sent at once, not after the producer's linger
+        fut = await producer.send_batch(batch, topic, partition=partition)
+        acks.append((topic, partition, batch.record_count(), fut))
+
     for (topic, partition), records in groups.items():
         batch = producer.create_batch()
         for key, value in records:
             if batch.append(key=key, value=value, timestamp=None) is None:
-                acks.append(
-                    (
-                        topic,
-                        partition,
-                        batch.record_count(),
-                        await producer.send_batch(batch, topic, partition=partition),
-                    )
-                )
+                await submit(batch, topic, partition)
                 batch = producer.create_batch()
                 if batch.append(key=key, value=value, timestamp=None) is None:
                     raise ValueError(f"record of {len(value)} bytes does not fit a batch ({topic})")
-        acks.append(
-            (
-                topic,
-                partition,
-                batch.record_count(),
-                await producer.send_batch(batch, topic, partition=partition),
-            )
-        )
+        await submit(batch, topic, partition)
     metadata = await asyncio.gather(*(fut for *_, fut in acks))
     last: dict[tuple[str, int], int] = {}
     for (topic, partition, count, _), meta in zip(acks, metadata, strict=True):

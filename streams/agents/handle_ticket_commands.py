@@ -18,15 +18,17 @@ from typing import Any
 
 import faust
 
+from schemas.codec import encode
 from schemas.records import COMMAND_TYPES, MergeTickets, TicketOpened
 from streams import metrics
 from streams.app import app, ticket_commands_topic, ticket_events_topic
 from streams.domain.threading import Lands
 from streams.domain.tickets import TicketState, evolve, handle
-from streams.history import summarize
+from streams.history import line, line_id, line_version
 from streams.runtime import (
     BatchStats,
     UnitOfWork,
+    count,
     decode_record,
     in_batches,
     now,
@@ -35,10 +37,10 @@ from streams.runtime import (
 )
 
 tickets = table("tickets", "ticket id → TicketState")
-ticket_history = table("ticket_history", "ticket id → list of event summaries (newest last)")
+ticket_history = table("ticket_history", "ticket id → history lines (streams.history; newest last)")
 HISTORY_LIMIT = 500
 TICKET_COMMANDS = tuple(c for c in COMMAND_TYPES if "ticket_id" in c.__dataclass_fields__)
-BATCH, WITHIN = 1000, 0.05  # records per batch, seconds to wait for a full one
+BATCH, WITHIN = 2000, 0.2  # records per batch, seconds to wait for a full one (see runtime)
 STATS = BatchStats("handle_ticket_commands")
 
 
@@ -91,43 +93,50 @@ def _apply(
     outcome = handle(state, command, now(), lands)
     kind = type(command).__name__
     if outcome.duplicate:  # replayed: send its events again (same ids), change nothing
-        metrics.COMMANDS_DUPLICATE.labels(kind).inc()
-        for ev in outcome.replayed:
-            uow.send(ticket_events_topic, ticket_id, ev)
-        _repair_history(uow, event, ticket_id, outcome.replayed)
+        count(metrics.COMMANDS_DUPLICATE, kind)
+        replayed = [(ev, encode(ev)) for ev in outcome.replayed]
+        for _, raw in replayed:
+            uow.send_encoded(ticket_events_topic, ticket_id, raw)
+        _repair_history(uow, event, ticket_id, replayed)
         return ()
-    history = list(uow.load(ticket_history, ticket_id, [], event))  # a dropped record must not
-    # leave its summaries in a list this batch already holds
-    known = {h["event_id"] for h in history}  # a kill -9 may have saved the history, not the ticket
-    for ev in outcome.events:
-        state = evolve(state, ev)
-        if ev.envelope.event_id not in known:
-            history.append(summarize(ev))
-        if isinstance(ev, TicketOpened):
-            metrics.TICKETS_OPENED.labels(ev.channel.value).inc()
-    if outcome.rejection is not None:
-        state = evolve(state, outcome.rejection)
-        history.append(summarize(outcome.rejection))
-        metrics.COMMANDS_REJECTED.labels(kind, outcome.rejection.reason_code).inc()
-    else:
-        metrics.COMMANDS_ACCEPTED.labels(kind).inc()
-    uow.store(tickets, ticket_id, state, event)
-    if outcome.events or outcome.rejection is not None:
+    events = (*outcome.events, *([outcome.rejection] if outcome.rejection else []))
+    if events:
+        # copied: a dropped record must not leave its lines in a list this batch already holds
+        history = list(uow.load(ticket_history, ticket_id, [], event))
+        # a kill -9 may have saved the history but not the ticket: skip lines already listed
+        # (only an event not newer than the last line can be one of them)
+        last = line_version(history[-1]) if history else 0
+        known = (
+            {line_id(h) for h in history} if events[0].envelope.aggregate_version <= last else ()
+        )
+        for ev in events:
+            state = evolve(state, ev)
+            raw = encode(ev)
+            uow.send_encoded(ticket_events_topic, ticket_id, raw)
+            if ev.envelope.event_id not in known:
+                history.append(line(ev, raw))
+            if type(ev) is TicketOpened:
+                count(metrics.TICKETS_OPENED, ev.channel.value)
         if len(history) > HISTORY_LIMIT:
             del history[:-HISTORY_LIMIT]
         uow.store(ticket_history, ticket_id, history, event)
-    for ev in (*outcome.events, *([outcome.rejection] if outcome.rejection else [])):
-        uow.send(ticket_events_topic, ticket_id, ev)
+    if outcome.rejection is not None:
+        count(metrics.COMMANDS_REJECTED, kind, outcome.rejection.reason_code)
+    else:
+        count(metrics.COMMANDS_ACCEPTED, kind)
+    uow.store(tickets, ticket_id, state, event)
     return outcome.commands
 
 
-def _repair_history(uow: UnitOfWork, event: faust.EventT, ticket_id: str, replayed: Any) -> None:
+def _repair_history(
+    uow: UnitOfWork, event: faust.EventT, ticket_id: str, replayed: list[tuple[Any, bytes]]
+) -> None:
     """The two tables' changelogs are separate topics: a kill -9 between their writes can save
-    the ticket but not its history. A replayed command puts the summaries it lacks back, in
+    the ticket but not its history. A replayed command puts the lines it lacks back, in
     version order (same event ids, so nothing is listed twice)."""
     history = uow.load(ticket_history, ticket_id, [], event)
-    known = {h["event_id"] for h in history}
-    missing = [summarize(ev) for ev in replayed if ev.envelope.event_id not in known]
+    known = {line_id(h) for h in history}
+    missing = [line(ev, raw) for ev, raw in replayed if ev.envelope.event_id not in known]
     if missing:
-        merged = sorted([*history, *missing], key=lambda h: h["version"])
+        merged = sorted([*history, *missing], key=line_version)
         uow.store(ticket_history, ticket_id, merged[-HISTORY_LIMIT:], event)

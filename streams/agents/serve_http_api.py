@@ -31,6 +31,7 @@ from streams.agents.handle_ticket_commands import ticket_history, tickets
 from streams.agents.route_tickets import ROUTING_KEY, router_state, routing
 from streams.app import app, settings, streams_settings
 from streams.domain.permissions import Role, may_send, parse_tokens, roles_allowed
+from streams.history import summaries
 from streams.runtime import now
 from streams.web.parse import CommandParseError, parse_command, parse_issued_at
 
@@ -173,7 +174,7 @@ async def get_ticket(web: Any, request: Request, ticket_id: str) -> Response:
         return web.json({"error": f"ticket {ticket_id} not found; check the id"}, status=404)
     state = pickle.loads(raw)
     history_raw = ticket_history.get(ticket_id.encode())
-    history = pickle.loads(history_raw) if history_raw else []
+    history = summaries(pickle.loads(history_raw)) if history_raw else []
     data = asdict(state)
     for k in ("recent_commands", "recent_messages"):
         data.pop(k)

@@ -23,10 +23,10 @@ from streams.agents.handle_ticket_commands import apply_commands, local_to
 from streams.agents.identity_owners import linked_customer  # routing engineer (identity)
 from streams.app import app, channel_messages_topic
 from streams.domain.threading import ConversationState, thread
-from streams.runtime import BatchStats, UnitOfWork, decode_record, in_batches, table
+from streams.runtime import BatchStats, UnitOfWork, count, decode_record, in_batches, table
 
 conversations = table("conversations", "conversation key → ConversationState (current ticket)")
-BATCH, WITHIN = 1000, 0.05  # records per batch, seconds to wait for a full one
+BATCH, WITHIN = 2000, 0.2  # records per batch, seconds to wait for a full one (see runtime)
 STATS = BatchStats("thread_channel_messages")
 
 
@@ -43,6 +43,6 @@ def _handle(uow: UnitOfWork, event: faust.EventT) -> None:
     new_state, commands = thread(state, message, linked_customer(message), lands=local_to(event))
     if new_state is not state:
         uow.store(conversations, key, new_state, event)
-        metrics.MESSAGES_THREADED.labels(message.channel.value).inc()
+        count(metrics.MESSAGES_THREADED, message.channel.value)
     # also for a redelivery: same ids, the ticket drops duplicates and re-sends their events
     apply_commands(uow, event, [(c.ticket_id, c) for c in commands])
