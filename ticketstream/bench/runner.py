@@ -44,6 +44,7 @@ class Bench:
 BENCHMARKS: tuple[Bench, ...] = (
     Bench("schemas", "bench.bench_schemas", "schemas.json", False),
     Bench("sla", "bench.bench_sla", "sla.json", False),
+    Bench("routing", "bench.bench_routing", "routing.json", False),
     Bench("streams", "bench.bench_streams", "streams.json", True),
     Bench("gateway", "bench.bench_gateway", "gateway.json", True),
     Bench("projections", "bench.bench_projections", "projections.json", True),

@@ -252,12 +252,38 @@ def projections_metrics(d: Mapping[str, Any]) -> list[Metric]:
     ]
 
 
+def routing_metrics(d: Mapping[str, Any]) -> list[Metric]:
+    """Assignment latency with a large waiting queue, the current router beside the router it
+    replaced (same events, same run); the issue sets no number, so these rows carry no target."""
+    runs = [r for r in (get(d, "runs") or []) if isinstance(r, Mapping)]
+    out = []
+    for r in runs:
+        now = _num(get(r, "current/assignment_latency_s"))
+        before = _num(get(r, "baseline/assignment_latency_s"))
+        out.append(
+            Metric(
+                "routing",
+                f"assignment latency, {r.get('waiting_tickets', 0):,} waiting, "
+                f"{r.get('batch_size')} records per batch (vs router before)",
+                now,
+                "s",
+                before,
+                now / before if now is not None and before else None,
+                note="" if now is not None else "no current/assignment_latency_s",
+            )
+        )
+    if not runs:
+        out.append(Metric("routing", "assignment latency", None, "s", note="no runs"))
+    return out
+
+
 EXTRACTORS: dict[str, Callable[[Mapping[str, Any]], list[Metric]]] = {
     "schemas": schemas_metrics,
     "streams": streams_metrics,
     "sla": sla_metrics,
     "gateway": gateway_metrics,
     "projections": projections_metrics,
+    "routing": routing_metrics,
 }
 
 

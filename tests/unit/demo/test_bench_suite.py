@@ -24,7 +24,7 @@ from ticketstream.bench.runner import (
     run_suite,
     select,
 )
-from ticketstream.bench.summary import EXTRACTORS, Metric, Run, get, render_summary
+from ticketstream.bench.summary import EXTRACTORS, Metric, Run, get, render_summary, routing_metrics
 
 SCHEMAS = {"codec_records_per_s_median": 28000, "baseline_records_per_s_median": 35000,
            "ratio_median": 0.8}  # fmt: skip
@@ -51,8 +51,13 @@ PROJECTIONS = {
 
 
 def test_every_benchmark_of_the_issues_is_in_the_suite_with_an_extractor() -> None:
-    assert [b.name for b in BENCHMARKS] == ["schemas", "sla", "streams", "gateway", "projections"]
+    assert [b.name for b in BENCHMARKS] == [
+        "schemas", "sla", "routing", "streams", "gateway", "projections",
+    ]  # fmt: skip
     assert set(EXTRACTORS) == {b.name for b in BENCHMARKS}
+    # every benchmark module in bench/ is in the suite (a new one cannot be left out silently)
+    modules = {p.stem for p in (Path(__file__).parents[3] / "bench").glob("bench_*.py")}
+    assert modules - {"bench_scale"} == {b.module.removeprefix("bench.") for b in BENCHMARKS}
     for b in BENCHMARKS:
         assert (Path(__file__).parents[3] / (b.module.replace(".", "/") + ".py")).exists()
 
@@ -245,3 +250,19 @@ def test_summary_only_rerenders_the_last_suite_run_from_its_snapshots(tmp_path: 
     assert "| 0.8 | ≥ 0.8 | yes |" in text  # the suite run's snapshot, not the later 0.5
     assert "| schemas | `python -m bench.bench_schemas` | 19 | 0 |" in text
     assert (tmp_path / "SUMMARY.md").read_text() == text
+
+
+def test_routing_rows_put_each_queue_size_beside_the_router_it_replaced() -> None:
+    run = {
+        "waiting_tickets": 10000,
+        "batch_size": 10,
+        "current": {"assignment_latency_s": 0.5},
+        "baseline": {"assignment_latency_s": 8.0},
+    }
+    (row,) = routing_metrics({"runs": [run]})
+    assert row.metric == (
+        "assignment latency, 10,000 waiting, 10 records per batch (vs router before)"
+    )
+    assert (row.value, row.baseline, row.ratio, row.met) == (0.5, 8.0, 0.0625, None)
+    (missing,) = routing_metrics({})
+    assert missing.value is None and missing.note == "no runs"
