@@ -208,20 +208,22 @@ class BatchingProducer:
         if not (self._open or self._full):
             return
         rounds: dict[int, list[_Batch]] = {}
-        waiting: dict[int, _Batch] = {}
-        for partition, batch in self._open.items():
-            node = self._leader(partition)
-            if node in self._busy:
-                waiting[partition] = batch  # keeps gathering until its broker's round is done
-            else:
-                rounds.setdefault(node, []).append(batch)
+        # A partition's full batches are older than its open one: they go first, in order.
         full: list[_Batch] = []
         for batch in self._full:
             node = self._leader(batch.partition)
             if node in self._busy:
                 full.append(batch)
             else:
-                rounds.setdefault(node, []).insert(0, batch)  # before the open one (order)
+                rounds.setdefault(node, []).append(batch)
+        held = {batch.partition for batch in full}
+        waiting: dict[int, _Batch] = {}
+        for partition, batch in self._open.items():
+            node = self._leader(partition)
+            if node in self._busy or partition in held:
+                waiting[partition] = batch  # keeps gathering until its broker's round is done
+            else:
+                rounds.setdefault(node, []).append(batch)
         self._open = waiting
         self._full = full
         loop = asyncio.get_running_loop()

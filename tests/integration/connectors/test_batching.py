@@ -68,3 +68,28 @@ def test_concurrent_requests_are_batched_and_each_lands_once_in_order(stack, uni
         assert mine == [s.expected[0][1] for s in samples[user]]
     assert records == USERS * PER_USER
     assert rounds < records, "every produce round carried a single record: nothing was batched"
+
+
+def test_a_webhook_larger_than_a_batch_keeps_its_messages_in_order(stack, unique_name):
+    topic = f"messages.{unique_name}"
+    create_topic(stack.kafka_bootstrap, topic, partitions=3)
+    # 12 messages of ~3.6 kB (Thai is 3 bytes a character) in one request, one conversation:
+    # over aiokafka's 16 kB batch size, so the partition gets several full batches in a round.
+    texts = [f"{i:02d} " + "ข้อความยาว" * 120 for i in range(12)]
+    events = [
+        line_text_event(t, event_id=f"01BIG{i:03d}", timestamp=1763884800000 + i)
+        for i, t in enumerate(texts)
+    ]
+    body = dumps(line_doc(*events))
+    sample = Sample(
+        "line", "/webhooks/line", body, {"x-line-signature": line.sign(LINE_SECRET, body)}
+    )
+
+    async def main() -> tuple[int, list[object]]:
+        async with gateway(stack.settings, settings(), topic) as h:
+            status, _ = await h.send(sample)
+            return status, await h.events()
+
+    status, got = asyncio.run(main())
+    assert status == 200
+    assert [e.text for e in got] == texts  # type: ignore[attr-defined]
