@@ -16,7 +16,6 @@ links — a new ticket from a linked identity gets the home customer id.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -38,7 +37,6 @@ owners_topic = app.topic(
     value_serializer="raw",
 )
 OWNERS: dict[str, str] = {}  # identity label → owner customer id (identities linked away only)
-LOADED = asyncio.Event()  # set once the topic was read to its end after the start
 
 
 def linked_customer(message: ChannelMessageReceived) -> str | None:
@@ -76,16 +74,13 @@ async def follow_identity_owners() -> None:
     try:
         consumer.assign([tp])
         await consumer.seek_to_beginning(tp)
-        end = (await consumer.end_offsets([tp]))[tp]
-        if end == 0:
-            LOADED.set()
+        end = (await consumer.end_offsets([tp]))[tp]  # logged once read (start-up window)
         while True:
             batch = await consumer.getmany(tp, timeout_ms=500)
             for record in batch.get(tp, []):
                 if isinstance(record.key, bytes):
                     apply(record.key, record.value)
-                if record.offset + 1 >= end and not LOADED.is_set():
-                    LOADED.set()
-                    log.info("identity owners loaded: %d identities linked away", len(OWNERS))
+                if record.offset + 1 == end:
+                    log.info("identity owners read: %d identities linked away", len(OWNERS))
     finally:
         await consumer.stop()
