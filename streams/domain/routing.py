@@ -163,14 +163,9 @@ class SlaClocks:
     ticket_id: str
     timers: tuple[SlaDue, ...] = ()
 
-    def next_due(self) -> SlaDue | None:
-        """The running timer that breaches first (earliest effective due, then metric order
-        and instance), or None."""
-        running = [t for t in self.timers if t.effective is not None]
-        order = list(SlaMetric)
-        return min(
-            running, key=lambda t: (t.effective, order.index(t.metric), t.instance), default=None
-        )
+    def next_due(self) -> datetime | None:
+        """When the first running timer breaches (or breached), or None."""
+        return min((t.effective for t in self.timers if t.effective is not None), default=None)
 
     def put(self, timer: SlaDue) -> SlaClocks:
         key = (timer.metric, timer.instance)
@@ -397,7 +392,7 @@ def enqueue(state: RoutingState, t: RoutedTicket) -> None:
     """``t`` waits for an agent (once; a ticket already known is left alone)."""
     if state.ticket(t.ticket_id) is None:
         clocks = state.sla.get(t.ticket_id)  # its SLA events may have come first
-        due = _next_due(clocks) if clocks is not None else t.sla_due_at
+        due = clocks.next_due() if clocks is not None else t.sla_due_at
         state.put_ticket(replace(t, assignee=None, confirmed=False, sla_due_at=due))
 
 
@@ -515,15 +510,10 @@ def sla_fulfilled(state: RoutingState, ticket_id: str, metric: SlaMetric, instan
         _put_sla(state, clocks.drop(metric, instance))
 
 
-def _next_due(clocks: SlaClocks) -> datetime | None:
-    timer = clocks.next_due()
-    return timer.effective if timer is not None else None
-
-
 def _put_sla(state: RoutingState, clocks: SlaClocks) -> None:
     state.put_sla(clocks)
     t = state.ticket(clocks.ticket_id)
-    due = _next_due(clocks)
+    due = clocks.next_due()
     if t is not None and t.sla_due_at != due:
         state.put_ticket(replace(t, sla_due_at=due))
 
