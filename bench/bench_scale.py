@@ -996,6 +996,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.getLogger("kafka").setLevel(logging.ERROR)
     args = parse(argv)
+    # Started in the background by a non-interactive shell, SIGINT arrives ignored (POSIX), so
+    # neither Ctrl-C nor the watchdog could stop a run cleanly: restore Python's handler, and
+    # make SIGTERM an interrupt too (the services and the stack are then stopped by pid).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
     lock = os.environ.get("FLOCK_HELD") or ""
     started = datetime.now(UTC)
     load_start = [round(x, 2) for x in os.getloadavg()]
@@ -1029,6 +1034,10 @@ def main(argv: list[str] | None = None) -> int:
     ok = section.get("ok", True)
     log(f"{args.mode}: {'ok' if ok else 'CHECKS FAILED'}")
     return 0 if ok else 1
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _holds_lock() -> bool:
