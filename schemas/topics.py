@@ -22,6 +22,9 @@ EVENT_TOPICS = (
 # Proposed by the schemas engineer for the catalogue; owners of the consumers confirm them.
 CUSTOMER_COMMANDS = "support.customers.commands.v1"  # Link/UnlinkCustomerIdentity, key customer_id
 SLA_COMMANDS = "support.sla.commands.v1"  # UpdateSlaPolicies, key "sla-policies"
+# compacted, one partition, not Avro: key an identity's label, value its owner customer id (UTF-8;
+# empty once back home) — streams/agents/identity_owners.py
+IDENTITY_OWNERS = "support.customers.identity-owners.v1"
 
 SLA_POLICIES_KEY = "sla-policies"  # the one key of the SLA policy set (commands and events)
 

@@ -20,15 +20,23 @@ TOPICS = (
 
 
 def ensure_topics(settings: Settings, streams: StreamsSettings) -> list[str]:
-    """Create missing topics (partitions from the settings; the routing feed has one).
+    """Create missing topics (partitions from the settings; the routing feed and the compacted
+    identity-owners topic have one).
     Returns the names created. Existing topics are left as they are."""
     wanted = {streams.topic(t): streams.streams_topic_partitions for t in TOPICS}
     wanted[streams.topic(ROUTING_FEED)] = 1
+    wanted[streams.topic(names.IDENTITY_OWNERS)] = 1
+    configs = {streams.topic(names.IDENTITY_OWNERS): {"cleanup.policy": "compact"}}
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="streams-admin")
     try:
         existing = set(admin.list_topics())
         new = [
-            NewTopic(name, partitions, streams.streams_replication_factor)
+            NewTopic(
+                name,
+                partitions,
+                streams.streams_replication_factor,
+                topic_configs=configs.get(name, {}),
+            )
             for name, partitions in wanted.items()
             if name not in existing
         ]

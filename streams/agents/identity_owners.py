@@ -20,12 +20,13 @@ import logging
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from schemas import topics as names
 from schemas.records import ChannelMessageReceived
 from streams.app import app, settings, streams_settings
 from streams.domain.identity import identity_of, label, owner_changes
 
 log = logging.getLogger(__name__)
-TOPIC = "support.customers.identity-owners.v1"  # persistent API: label → owner customer id
+TOPIC = names.IDENTITY_OWNERS  # persistent API: label → owner customer id
 owners_topic = app.topic(
     streams_settings.topic(TOPIC),
     partitions=1,
