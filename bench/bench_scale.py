@@ -1041,14 +1041,19 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def _holds_lock() -> bool:
-    """Whether the bench lock is held (by our flock parent, as the brief asks) — a best guess
-    from /proc/locks is not portable; flock's child sees the lock file open in its parent."""
-    try:
-        ppid = os.getppid()
-        cmd = Path(f"/proc/{ppid}/cmdline").read_bytes().split(b"\0")
-        return bool(cmd) and cmd[0].endswith(b"flock") and any(b"bench.lock" in c for c in cmd)
-    except OSError:
-        return False
+    """Whether an ancestor of this process is ``flock … bench.lock`` (as the brief asks runs to
+    be started; ``flock lock sh -c '…'`` puts a shell in between)."""
+    pid = os.getpid()
+    for _ in range(4):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            pid = int(stat.rsplit(")", 1)[1].split()[1])
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError, IndexError):
+            return False
+        if cmd and cmd[0].endswith(b"flock") and any(b"bench.lock" in c for c in cmd):
+            return True
+    return False
 
 
 if __name__ == "__main__":
