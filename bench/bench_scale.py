@@ -886,7 +886,8 @@ def render_md(data: dict[str, Any]) -> str:
             "",
             f"{sec.get('started')} → {sec.get('finished')}, commit {m.get('git commit', '?')}, "
             f"{m.get('cores', '?')} cores {m.get('CPU', '?')}, load average at start {sec.get('load_start')}, at end "
-            f"{sec.get('load_end')}, bench lock: {sec.get('bench_lock')}",
+            f"{sec.get('load_end')}, bench lock: {sec.get('bench_lock')}"
+            + (f" ({sec['bench_lock_note']})" if sec.get("bench_lock_note") else ""),
             "",
             f"command: `{sec.get('command')}`",
             "",
