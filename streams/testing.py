@@ -24,6 +24,30 @@ CHANNELS = (
 )  # fmt: skip
 
 
+def private_worker_env(
+    settings: Any, name: str, agents: str, *, tokens: str | None = None,
+    extra: dict[str, str] | None = None,
+) -> dict[str, str]:  # fmt: skip
+    """The environment of test workers with a group and topics of their own (``name`` as app id
+    and topic prefix ``name.``), running ``agents`` on the rocksdict store with a short session
+    timeout; the topics are created here (``ensure_topics``). ``settings``: the stack's."""
+    from streams.settings import StreamsSettings
+    from streams.topics_admin import ensure_topics
+
+    ensure_topics(settings, StreamsSettings(streams_topic_prefix=f"{name}."))  # type: ignore[call-arg]
+    env = {
+        "TICKETSTREAM_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "TICKETSTREAM_STREAMS_APP_ID": name,
+        "TICKETSTREAM_STREAMS_TOPIC_PREFIX": f"{name}.",
+        "TICKETSTREAM_STREAMS_SESSION_TIMEOUT_SECONDS": "6",
+        "TICKETSTREAM_STREAMS_STORE": "rocksdict",
+        "TICKETSTREAM_STREAMS_AGENTS": agents,
+    }
+    if tokens is not None:
+        env["TICKETSTREAM_STREAMS_API_TOKENS"] = tokens
+    return {**env, **(extra or {})}
+
+
 @dataclass
 class WorkerProcess:
     """A ``ticketstream worker`` subprocess with its own port and data dir."""

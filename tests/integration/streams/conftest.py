@@ -7,9 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.settings import StreamsSettings
-from streams.testing import WorkerProcess
-from streams.topics_admin import ensure_topics
+from streams.testing import WorkerProcess, private_worker_env
 from ticketstream.devstack.procs import free_port
 
 # The ticket engineer's agents (the SLA agents have their own tests): keeps these runs short.
@@ -23,17 +21,7 @@ TOKENS = "tok-agent:agent:agent-ann,tok-sup:supervisor:sup-1,tok-int:integration
 @pytest.fixture
 def workers(stack, unique_name: str, tmp_path: Path) -> Iterator[Callable[[str], WorkerProcess]]:
     """``start(name)`` starts a ready worker (own port and data dir); all are stopped at the end."""
-    env = {
-        "TICKETSTREAM_KAFKA_BOOTSTRAP": stack.kafka_bootstrap,
-        "TICKETSTREAM_STREAMS_APP_ID": unique_name,
-        "TICKETSTREAM_STREAMS_TOPIC_PREFIX": f"{unique_name}.",
-        "TICKETSTREAM_STREAMS_SESSION_TIMEOUT_SECONDS": "6",
-        "TICKETSTREAM_STREAMS_API_TOKENS": TOKENS,
-        "TICKETSTREAM_STREAMS_STORE": "rocksdict",
-        "TICKETSTREAM_STREAMS_AGENTS": TICKET_AGENTS,
-    }
-    streams = StreamsSettings(streams_topic_prefix=f"{unique_name}.")  # type: ignore[call-arg]
-    ensure_topics(stack.settings, streams)
+    env = private_worker_env(stack.settings, unique_name, TICKET_AGENTS, tokens=TOKENS)
     started: list[WorkerProcess] = []
 
     def start(name: str) -> WorkerProcess:

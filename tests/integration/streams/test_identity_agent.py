@@ -24,9 +24,7 @@ from schemas.records import (
     TicketCommandRejected,
 )
 from streams.domain.identity import home_customer_id, identity_of
-from streams.settings import StreamsSettings
-from streams.testing import WorkerProcess, channel_messages, encoded
-from streams.topics_admin import ensure_topics
+from streams.testing import WorkerProcess, channel_messages, encoded, private_worker_env
 from ticketstream.devstack.procs import free_port
 
 TOKENS = "tok-agent:agent:agent-ann,tok-sup:supervisor:sup-1"
@@ -34,17 +32,10 @@ TOKENS = "tok-agent:agent:agent-ann,tok-sup:supervisor:sup-1"
 
 @pytest.fixture
 def customer_worker(stack, unique_name: str, tmp_path: Path) -> Iterator[WorkerProcess]:
-    env = {
-        "TICKETSTREAM_KAFKA_BOOTSTRAP": stack.kafka_bootstrap,
-        "TICKETSTREAM_STREAMS_APP_ID": unique_name,
-        "TICKETSTREAM_STREAMS_TOPIC_PREFIX": f"{unique_name}.",
-        "TICKETSTREAM_STREAMS_SESSION_TIMEOUT_SECONDS": "6",
-        "TICKETSTREAM_STREAMS_API_TOKENS": TOKENS,
-        "TICKETSTREAM_STREAMS_STORE": "rocksdict",
-        "TICKETSTREAM_STREAMS_AGENTS": "identify_customers,handle_customer_commands,serve_http_api",
-        "TICKETSTREAM_STREAMS_DATADIR": str(tmp_path / "data"),
-    }
-    ensure_topics(stack.settings, StreamsSettings(streams_topic_prefix=f"{unique_name}."))  # type: ignore[call-arg]
+    env = private_worker_env(
+        stack.settings, unique_name, "identify_customers,handle_customer_commands,serve_http_api",
+        tokens=TOKENS, extra={"TICKETSTREAM_STREAMS_DATADIR": str(tmp_path / "data")},
+    )  # fmt: skip
     w = WorkerProcess("customers", env, free_port(), tmp_path / "worker.log").start()
     try:
         w.wait_ready()

@@ -29,9 +29,7 @@ from schemas.records import (
     TicketOpened,
 )
 from streams.domain.identity import home_customer_id, identity_of
-from streams.settings import StreamsSettings
-from streams.testing import WorkerProcess
-from streams.topics_admin import ensure_topics
+from streams.testing import WorkerProcess, private_worker_env
 from ticketstream.devstack.procs import free_port
 
 TOKENS = "tok-agent:agent:agent-ann,tok-sup:supervisor:sup-1"
@@ -44,17 +42,10 @@ AT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 @pytest.fixture
 def worker(stack, unique_name: str, tmp_path: Path) -> Iterator[WorkerProcess]:
-    env = {
-        "TICKETSTREAM_KAFKA_BOOTSTRAP": stack.kafka_bootstrap,
-        "TICKETSTREAM_STREAMS_APP_ID": unique_name,
-        "TICKETSTREAM_STREAMS_TOPIC_PREFIX": f"{unique_name}.",
-        "TICKETSTREAM_STREAMS_SESSION_TIMEOUT_SECONDS": "6",
-        "TICKETSTREAM_STREAMS_API_TOKENS": TOKENS,
-        "TICKETSTREAM_STREAMS_STORE": "rocksdict",
-        "TICKETSTREAM_STREAMS_AGENTS": AGENTS,
-        "TICKETSTREAM_STREAMS_DATADIR": str(tmp_path / "data"),
-    }
-    ensure_topics(stack.settings, StreamsSettings(streams_topic_prefix=f"{unique_name}."))  # type: ignore[call-arg]
+    env = private_worker_env(
+        stack.settings, unique_name, AGENTS, tokens=TOKENS,
+        extra={"TICKETSTREAM_STREAMS_DATADIR": str(tmp_path / "data")},
+    )  # fmt: skip
     w = WorkerProcess("identity", env, free_port(), tmp_path / "worker.log").start()
     try:
         w.wait_ready()

@@ -19,9 +19,8 @@ from schemas.records import AgentPresence, AssignTicket, Channel, Priority
 from streams.domain.ids import derive_id
 from streams.domain.router import on_events
 from streams.domain.routing import ReassignPolicy, RoutingState, Strategy
-from streams.settings import StreamsSettings
-from streams.testing import WorkerProcess
-from streams.topics_admin import ROUTING_FEED, ensure_topics
+from streams.testing import WorkerProcess, private_worker_env
+from streams.topics_admin import ROUTING_FEED
 from tests.unit.streams.routing_feed import online, opened, presence
 from ticketstream.devstack.procs import free_port
 
@@ -34,16 +33,10 @@ def router_workers(
     stack, unique_name: str, tmp_path: Path
 ) -> Iterator[Callable[[str], WorkerProcess]]:
     """``start(name)``: a ready worker running only the router (own port and data dir)."""
-    env = {
-        "TICKETSTREAM_KAFKA_BOOTSTRAP": stack.kafka_bootstrap,
-        "TICKETSTREAM_STREAMS_APP_ID": unique_name,
-        "TICKETSTREAM_STREAMS_TOPIC_PREFIX": f"{unique_name}.",
-        "TICKETSTREAM_STREAMS_SESSION_TIMEOUT_SECONDS": "6",
-        "TICKETSTREAM_STREAMS_STORE": "rocksdict",
-        "TICKETSTREAM_STREAMS_AGENTS": "route_tickets",
-        "TICKETSTREAM_STREAMS_ROUTING_STRATEGY": "least_loaded",
-    }
-    ensure_topics(stack.settings, StreamsSettings(streams_topic_prefix=f"{unique_name}."))  # type: ignore[call-arg]
+    env = private_worker_env(
+        stack.settings, unique_name, "route_tickets",
+        extra={"TICKETSTREAM_STREAMS_ROUTING_STRATEGY": "least_loaded"},
+    )  # fmt: skip
     started: list[WorkerProcess] = []
 
     def start(name: str) -> WorkerProcess:
