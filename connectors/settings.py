@@ -7,6 +7,8 @@ they print as ``**********`` and are never logged; an empty secret disables that
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings
 
@@ -111,6 +113,12 @@ class ConnectorSettings(BaseSettings):
     outbound_max_attempts: int = Field(5, ge=1, le=20, description="Send attempts per reply")
     outbound_backoff_seconds: float = Field(1.0, gt=0, description="First retry delay (doubles)")
     outbound_group_id: str = Field("ticketstream-outbound", description="Kafka consumer group")
+    outbound_clock: Literal["wall", "event"] = Field(
+        "wall",
+        description="Time the platforms' windows are judged at (24-hour messaging windows, reply "
+        "token and session webhook expiry): wall = the send time, as the platforms do; event = "
+        "the reply's occurred_at, for replays and simulated time (the demo sets it)",
+    )
 
     @field_validator("wechat_encoding_aes_key", "dingtalk_callback_aes_key")
     @classmethod

@@ -98,6 +98,19 @@ async def recorded_replies(bootstrap: str, topic: str) -> set[str]:
         await consumer.stop()
 
 
+def reply_clock(
+    mode: str, reply: AgentReplied, wall: Callable[[], datetime]
+) -> Callable[[], datetime]:
+    """The clock ``reply`` is sent by: ``wall`` (the platforms judge their windows at the send
+    time), or with mode ``event`` the reply's own occurred_at — a replay or a simulation on
+    simulated time would otherwise find every window closed (the demo's WhatsApp replies, whose
+    simulated dates lie days before the wall clock, all failed this way)."""
+    if mode == "event":
+        at = reply.envelope.occurred_at
+        return lambda: at
+    return wall
+
+
 class OutboundWorker:
     def __init__(
         self,
@@ -157,7 +170,7 @@ class OutboundWorker:
                     ev,
                     max_attempts=self.s.outbound_max_attempts,
                     backoff=self.s.outbound_backoff_seconds,
-                    clock=self.clock,
+                    clock=reply_clock(self.s.outbound_clock, ev, self.clock),
                     sleep=self.sleep,
                 )
                 fut = await self.producer.send(

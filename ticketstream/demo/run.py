@@ -190,7 +190,13 @@ def plan_services(
         )
     # Its /metrics port (default 9467) is picked free: a second run on the machine (a demo
     # beside a scale run) would otherwise fail to bind it and the outbound worker would exit.
-    outbound_env = {**env, ENV_PREFIX + "OUTBOUND_METRICS_PORT": str(outbound_port or free_port())}
+    outbound_env = {
+        **env,
+        ENV_PREFIX + "OUTBOUND_METRICS_PORT": str(outbound_port or free_port()),
+        # simulated time: the platforms' windows are judged at each reply's event time, not the
+        # wall clock (days after the simulated dates: every WhatsApp reply failed the 24-hour rule)
+        ENV_PREFIX + "OUTBOUND_CLOCK": "event",
+    }
     out.append(Service("outbound", ["gateway", "outbound"], outbound_env, logs / "outbound.log"))
     out.append(
         Service(
