@@ -316,6 +316,15 @@ def render_summary(
         f"Run {when} with `{command}` (one benchmark at a time, under the bench lock). Each ratio "
         "is against a baseline measured in the same run on the same machine. Each benchmark's "
         "own JSON and notes from this run are in `suite/<name>.json` and `suite/<name>.md`.",
+    ]
+    earlier = sorted({m.benchmark for m in metrics} - {r.name for r in runs})
+    if earlier:
+        lines += [
+            "",
+            f"Not run this time: {', '.join(earlier)} — their rows are from their last results "
+            "(`bench/results/<name>.json`/`.md` say when and at what load).",
+        ]
+    lines += [
         "",
         "## Machine",
         "",
