@@ -573,6 +573,44 @@ def requests_of(truth: Any) -> int:
 
 
 # ------------------------------------------------------------------------------ the modes
+@dataclass
+class Simulated:
+    """One simulation run to its end and caught up, with what the modes report from it."""
+
+    sampler: Any
+    prof: Any
+    truth: Any
+    sim_seconds: float
+    waited: float
+    checks: dict[str, Any]
+
+
+def simulate_and_check(run: Run, config: Any, args: argparse.Namespace, what: str) -> Simulated:
+    """Sample and profile the pipeline while ``config`` is simulated on it, wait for it to catch
+    up, write the ground truth, and run the checks (the week's and x10's common course)."""
+    sampler = Sampler(
+        run.stack.settings.kafka_bootstrap, run.new_engine(), run.pids(), args.sample_seconds
+    )
+    sampler.phase = "simulation"
+    sampler.start()
+    CURRENT["sampler"] = sampler
+    prof = Profiler(run.pids(), run.run_dir / "py-spy", args.py_spy_after, args.py_spy).start()
+    log(what)
+    t0 = time.monotonic()
+    try:
+        truth = simulate(run, config, sampler)
+        sim_seconds = time.monotonic() - t0
+        run.check_alive()
+        sampler.phase = "catch-up"
+        settled, waited = catch_up(run, truth, args.catch_up_timeout)
+    finally:
+        sampler.stop()
+        prof.stop()
+    (run.run_dir / "ground-truth.json").write_text(truth.to_json())
+    checks = checks_of(run, truth, settled, waited)
+    return Simulated(sampler, prof, truth, sim_seconds, waited, checks)
+
+
 def mode_week(args: argparse.Namespace) -> dict[str, Any]:
     from ticketstream.simulate import SimConfig
 
@@ -584,26 +622,17 @@ def mode_week(args: argparse.Namespace) -> dict[str, Any]:
         max_backlog=args.max_backlog,
     )
     with Run(SCALE_DIR / "week", args.workers, args.start_timeout, args.keep_stack) as run:
-        sampler = Sampler(
-            run.stack.settings.kafka_bootstrap, run.new_engine(), run.pids(), args.sample_seconds
+        s = simulate_and_check(
+            run, config, args, f"week: tesco, {args.days:g} days at {args.compression:g}x"
         )
-        sampler.phase = "simulation"
-        sampler.start()
-        CURRENT["sampler"] = sampler
-        prof = Profiler(run.pids(), run.run_dir / "py-spy", args.py_spy_after, args.py_spy).start()
-        log(f"week: tesco, {args.days:g} days at {args.compression:g}x")
-        t0 = time.monotonic()
-        try:
-            truth = simulate(run, config, sampler)
-            sim_seconds = time.monotonic() - t0
-            run.check_alive()
-            sampler.phase = "catch-up"
-            settled, waited = catch_up(run, truth, args.catch_up_timeout)
-        finally:
-            sampler.stop()
-            prof.stop()
-        (run.run_dir / "ground-truth.json").write_text(truth.to_json())
-        checks = checks_of(run, truth, settled, waited)
+        sampler, prof, truth, sim_seconds, waited, checks = (
+            s.sampler,
+            s.prof,
+            s.truth,
+            s.sim_seconds,
+            s.waited,
+            s.checks,
+        )
         sim_samples = [s for s in sampler.samples if s["phase"] == "simulation"]
         return {
             "mode": "week",
@@ -647,27 +676,19 @@ def mode_x10(args: argparse.Namespace) -> dict[str, Any]:
         max_backlog=args.max_backlog,
     )
     with Run(SCALE_DIR / "x10", args.workers, args.start_timeout, args.keep_stack) as run:
-        sampler = Sampler(
-            run.stack.settings.kafka_bootstrap, run.new_engine(), run.pids(), args.sample_seconds
+        s = simulate_and_check(
+            run, config, args,
+            f"x10: {days * 24:.2f} simulated hours from {MORNING:%a %H:%M} UTC at "
+            f"{args.compression:g}x (~{args.minutes:g} min)",
+        )  # fmt: skip
+        sampler, prof, truth, sim_seconds, waited, checks = (
+            s.sampler,
+            s.prof,
+            s.truth,
+            s.sim_seconds,
+            s.waited,
+            s.checks,
         )
-        sampler.phase = "simulation"
-        sampler.start()
-        CURRENT["sampler"] = sampler
-        prof = Profiler(run.pids(), run.run_dir / "py-spy", args.py_spy_after, args.py_spy).start()
-        log(f"x10: {days * 24:.2f} simulated hours from {MORNING:%a %H:%M} UTC at "
-            f"{args.compression:g}x (~{args.minutes:g} min)")  # fmt: skip
-        t0 = time.monotonic()
-        try:
-            truth = simulate(run, config, sampler)
-            sim_seconds = time.monotonic() - t0
-            run.check_alive()
-            sampler.phase = "catch-up"
-            settled, waited = catch_up(run, truth, args.catch_up_timeout)
-        finally:
-            sampler.stop()
-            prof.stop()
-        (run.run_dir / "ground-truth.json").write_text(truth.to_json())
-        checks = checks_of(run, truth, settled, waited)
         sim = [s for s in sampler.samples if s["phase"] == "simulation" and s["sim_now"]]
         lags = [int(s["lag"].get(WORKERS_GROUP, 0)) for s in sim]
         backlogs = [int(s["backlog"]) for s in sim]
