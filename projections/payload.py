@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from json.encoder import encode_basestring  # the C escaper when available
 from typing import Any
 
+from schemas.fastdecode import millis_to_datetime
+
 # Free text (personal data) kept out of `payload` unless bodies may be stored; secrets never.
 PII_FIELDS = frozenset({"text", "comment", "subject", "customer_display_name", "display_name"})
 SECRET_FIELDS = frozenset({"reply_context", "envelope"})
@@ -92,6 +94,89 @@ def _compile(cls: type, store_bodies: bool) -> Callable[[Any], str]:
 
 
 _ENCODERS: dict[tuple[type, bool], Callable[[Any], str]] = {}
+_DATUM_ENCODERS: dict[tuple[type, bool], Callable[[dict[str, Any]], str]] = {}
+
+
+def _iso_ms(ms: int) -> str:
+    return '"' + millis_to_datetime(ms).isoformat() + '"'
+
+
+def _datum_code(expr: str, tp: Any, gen: Any) -> str:
+    """Python source that turns ``expr`` (the Avro datum of a field of type ``tp``, instants in
+    epoch ms) into the JSON text the record's field gives (see ``_value_code``)."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1 and len(typing.get_args(tp)) == 2:
+            v = gen._var()
+            return f'("null" if ({v} := {expr}) is None else {_datum_code(v, args[0], gen)})'
+    elif tp is bool:
+        return f'("true" if {expr} else "false")'
+    elif isinstance(tp, type) and issubclass(tp, str):  # str, and enums as their symbols
+        return f"_s({expr})"
+    elif tp is int:
+        return f"_int({expr})"
+    elif tp is datetime:
+        return f"_iso_ms({expr})"
+    elif origin is tuple and typing.get_args(tp)[0] is str:
+        v = gen._var()
+        return f"('[' + ','.join([_s({v}) for {v} in {expr}]) + ']')"
+    # anything else: the record's value (schemas.fastdecode's converter code), through json
+    return f"_generic({gen.from_avro(expr, tp)})"
+
+
+def _compile_datum(cls: type, store_bodies: bool) -> Callable[[dict[str, Any]], str]:
+    from schemas.fastdecode import _MillisGenerator
+
+    gen = _MillisGenerator()
+    gen.names["_ms"] = millis_to_datetime
+    hints = typing.get_type_hints(cls)
+    parts: list[str] = []
+    for f in fields(cls):
+        if f.name in SECRET_FIELDS or (not store_bodies and f.name in PII_FIELDS):
+            continue
+        key = json.dumps(f.name) + ":"
+        sep = "," if parts else ""
+        code = _datum_code(f"d[{f.name!r}]", hints[f.name], gen)
+        parts.append(f"{sep}{key}' + {code} + '")
+    body = "'{" + "".join(parts) + "}'"
+    nested = "".join(gen.source(c) for c in _nested_records(cls))
+    source = f"{nested}def encode(d):\n    return {body}\n"
+    namespace: dict[str, Any] = {
+        **gen.names, "_s": encode_basestring, "_int": int.__repr__, "_iso_ms": _iso_ms,
+        "_generic": _generic,
+    }  # fmt: skip
+    exec(compile(source, f"<payload datum encoder {cls.__name__}>", "exec"), namespace)
+    fn: Callable[[dict[str, Any]], str] = namespace["encode"]
+    return fn
+
+
+def _nested_records(cls: type) -> list[type]:
+    """The record classes inside ``cls``'s fields (any depth), whose converters the generated
+    code may call."""
+    found: list[type] = []
+
+    def walk(tp: Any) -> None:
+        for arg in typing.get_args(tp):
+            walk(arg)
+        if isinstance(tp, type) and is_dataclass(tp) and tp not in found:
+            found.append(tp)
+            for hint in typing.get_type_hints(tp).values():
+                walk(hint)
+
+    for hint in typing.get_type_hints(cls).values():
+        walk(hint)
+    return found
+
+
+def datum_encoder_for(cls: type, *, store_bodies: bool) -> Callable[[dict[str, Any]], str]:
+    """The payload encoder of a datum of record class ``cls`` (``schemas.fastdecode``'s
+    DatumDecoder output): the same JSON :func:`payload_json` gives for the record."""
+    key = (cls, store_bodies)
+    fn = _DATUM_ENCODERS.get(key)
+    if fn is None:
+        fn = _DATUM_ENCODERS[key] = _compile_datum(cls, store_bodies)
+    return fn
 
 
 def encoder_for(cls: type, *, store_bodies: bool) -> Callable[[Any], str]:

@@ -7,8 +7,9 @@
   commit replays the batch; rows are deduplicated by event id (see ``projections.rows``).
 - ClickHouse unreachable or failing: the batch is kept and retried with exponential backoff
   (``ticketstream_projector_retries_total``, a log line per attempt) — nothing is skipped.
-- Records are decoded with ``schemas.fastdecode`` (the codec's records and errors, without
-  fastavro's costly timestamp conversion). Undecodable records go to ``support.deadletter.v1`` with topic/partition/offset and the
+- Records are decoded with ``schemas.fastdecode.DatumDecoder`` into Avro data (the codec's
+  errors, without building records, datetimes or enums the rows would only take apart again).
+  Undecodable records go to ``support.deadletter.v1`` with topic/partition/offset and the
   error, are counted, and are committed past once the dead letter is acknowledged.
 """
 
@@ -25,11 +26,11 @@ from typing import Any, TypeVar
 
 from projections import metrics
 from projections.engines import ClickHouseError, Engine
-from projections.rows import TABLE_COLUMNS, TABLES, TICKET_EVENTS, Batch, Projection, Source
+from projections.rows import TABLE_COLUMNS, TABLES, TICKET_EVENTS, Batch, Item, Projection, Where
 from projections.state import TIMER_EVENTS
 from schemas.codec import SchemaDecodeError, encode
 from schemas.deadletter import dead_letter
-from schemas.fastdecode import fast_decoder
+from schemas.fastdecode import DatumDecoder
 from schemas.topics import DEAD_LETTER
 
 log = logging.getLogger("ticketstream.projector")
@@ -78,13 +79,13 @@ class Projector:
         self.clock = clock
         self.commit_offsets = commit
         self.projection = Projection(engine, config.db, store_bodies=config.store_bodies)
-        # the codec's records and errors at less CPU (schemas.fastdecode)
-        self._decode = fast_decoder()
-        self._pending: list[tuple[Any, Source]] = []
+        # Avro data with the codec's errors, at less CPU (schemas.fastdecode)
+        self._decode = DatumDecoder().decode
+        self._pending: list[Item] = []
         self._offsets: dict[Any, int] = {}  # TopicPartition → next offset to commit
         self._dead: int = 0
         self._first_at: float | None = None
-        self._deferred_since: dict[Source, float] = {}
+        self._deferred_since: dict[Where, float] = {}
         # One writer thread: the next batch is consumed and projected while the previous one
         # is inserted. The engine is used by one thread at a time: the consumer's thread only
         # queries it (load_state) after waiting for the batch in flight.
@@ -116,12 +117,13 @@ class Projector:
                 continue
             topic = tp.topic
             for msg in messages:
+                partition, offset = msg.partition, msg.offset
                 try:
-                    record = decode(msg.value, topic, msg.partition, msg.offset)
+                    cls, datum = decode(msg.value, topic, partition, offset)
                 except SchemaDecodeError as exc:
                     self._dead_letter(msg, exc)
                     continue
-                pending.append((record, Source(topic, msg.partition, msg.offset)))
+                pending.append((cls, datum, (topic, partition, offset)))
             n += len(messages)
             self._offsets[tp] = messages[-1].offset + 1
             metrics.RECORDS.labels(topic).inc(len(messages))
@@ -156,15 +158,15 @@ class Projector:
         Call :meth:`finish` to also wait for the last write and its commit."""
         if self._first_at is None:
             return
-        records = [rec for rec, _ in self._pending]
-        wanted = self.projection.missing(records)
+        pending = self._pending
+        wanted = self.projection.missing_data(pending)
         if any(wanted):
             self._drain()  # the state may be in the batch being written
-            self._retry("load_state", lambda: self.projection.load_state(records, wanted))
-        items, deferred = self._order(self._pending, force=force)
-        batch = self.projection.project(items, datetime.now(UTC).replace(microsecond=0))
+            self._retry("load_state", lambda: self.projection.load_state_data(pending, wanted))
+        items, deferred = self._order(pending, force=force)
+        batch = self.projection.project_data(items, datetime.now(UTC).replace(microsecond=0))
         metrics.DUPLICATES.inc(batch.dropped)
-        held = {(src.topic, src.partition): src.offset for _, src in reversed(deferred)}
+        held = {(src[0], src[1]): src[2] for _, _, src in reversed(deferred)}
         offsets = {tp: held.get((tp.topic, tp.partition), off) for tp, off in self._offsets.items()}
         dead = self._dead
         self._pending, self._dead = deferred, 0
@@ -205,33 +207,29 @@ class Projector:
         metrics.INSERT_SECONDS.observe(time.perf_counter() - started)
         metrics.BATCHES.inc()
         self.rows_written += batch.row_count()
-        if batch.newest_event_at is not None:
-            metrics.FRESHNESS.set(
-                max(0.0, (datetime.now(UTC) - batch.newest_event_at).total_seconds())
-            )
+        if batch.newest_event_ms is not None:
+            metrics.FRESHNESS.set(max(0.0, time.time() - batch.newest_event_ms / 1000))
 
-    def _order(
-        self, pending: list[tuple[Any, Source]], *, force: bool
-    ) -> tuple[list[tuple[Any, Source]], list[tuple[Any, Source]]]:
+    def _order(self, pending: list[Item], *, force: bool) -> tuple[list[Item], list[Item]]:
         """Ticket events first (stable, so each partition keeps its order), then the rest;
         split off SLA events whose ticket is unknown, with the later SLA events of the same
         ticket (a timer's facts apply in order). SLA events of other tickets behind them go
         ahead: the partition's commit stays at the first deferred one, and a replay from there
         drops what was already projected (timer versions)."""
-        first = [it for it in pending if type(it[0]) in _TICKET_TYPES]
-        in_batch = {rec.ticket_id for rec, _ in first}
-        ranked = first + [it for it in pending if type(it[0]) not in _TICKET_TYPES]
-        ready: list[tuple[Any, Source]] = []
-        deferred: list[tuple[Any, Source]] = []
+        first = [it for it in pending if it[0] in _TICKET_TYPES]
+        in_batch = {d["ticket_id"] for _, d, _ in first}
+        ranked = first + [it for it in pending if it[0] not in _TICKET_TYPES]
+        ready: list[Item] = []
+        deferred: list[Item] = []
         blocked: set[str] = set()  # tickets with a deferred SLA event
         released: set[str] = set()  # tickets whose SLA events waited long enough
         since = self._deferred_since
         knows = self.projection.knows_ticket
         now = self.clock()
         for item in ranked:
-            rec, src = item
-            if type(rec) in _TIMER_TYPES:
-                tid = rec.ticket_id
+            cls, d, src = item
+            if cls in _TIMER_TYPES:
+                tid = d["ticket_id"]
                 if blocked and tid in blocked:
                     deferred.append(item)
                     continue

@@ -1,6 +1,12 @@
 """Decoded events → rows of the projection tables (``events``, ``tickets``, ``messages``,
 ``sla_timers``, ``agent_activity``), with the ticket and SLA-timer state they need.
 
+Events come as Avro data, ``(record class, datum)`` from ``schemas.fastdecode.DatumDecoder``
+(instants as epoch milliseconds, enums as symbol strings): the projector never builds the
+record dataclasses, their datetimes and enums only to take them apart again. The ``*_data``
+methods take data; ``missing``, ``load_state`` and ``project`` take records (tests, tools) and
+turn each into its datum first.
+
 A :class:`Projection` keeps the folded state of recently seen tickets and timers in memory and
 loads what it lacks from ClickHouse (``FINAL``), so a restarted projector continues where the
 tables are. Ticket and timer events at or below the state's version were already projected
@@ -16,11 +22,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import UTC, datetime
-from enum import Enum
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from projections.engines import Engine, Row, sql_literal
-from projections.payload import encoder_for
+from projections.payload import datum_encoder_for
 from projections.state import (
     TICKET_COLUMNS,
     TIMER_COLUMNS,
@@ -34,6 +39,7 @@ from projections.state import (
     timer_version,
 )
 from schemas import records as r
+from schemas.fastdecode import datum_of
 
 EVENT_COLUMNS = (
     "event_id", "event_type", "occurred_at", "occurred_at_ms", "recorded_at", "aggregate_id",
@@ -76,11 +82,16 @@ TICKET_EVENTS = (
 
 class Source(NamedTuple):
     """Where a record was read: Kafka topic, partition and offset. (A tuple: one is made
-    per record on the hot path.)"""
+    per record on the hot path; a plain ``(topic, partition, offset)`` tuple does as well.)"""
 
     topic: str
     partition: int
     offset: int
+
+
+Where = tuple[str, int, int]  # (topic, partition, offset), a Source or a plain tuple
+Item = tuple[type, dict[str, Any], Where]  # (record class, datum, where it was read)
+_NOWHERE: Where = ("", -1, -1)
 
 
 @dataclass(slots=True)
@@ -88,11 +99,12 @@ class Batch:
     """Rows per table, ready to insert; ``dropped`` counts already-projected events.
 
     Datetime columns hold whole seconds since the epoch (UTC), which clickhouse-driver writes
-    as they are (a datetime costs it a time-zone conversion per value: most of its CPU)."""
+    as they are (a datetime costs it a time-zone conversion per value: most of its CPU).
+    ``newest_event_ms``: the latest event time in the batch (epoch ms), for the freshness gauge."""
 
     rows: dict[str, list[Row]] = field(default_factory=lambda: {t: [] for t in TABLES})
     dropped: int = 0
-    newest_event_at: datetime | None = None
+    newest_event_ms: int | None = None
 
     def columnar(self, table: str) -> list[list[Any]]:
         rows = self.rows[table]
@@ -106,6 +118,15 @@ _TIMER_TYPES = frozenset(TIMER_EVENTS)
 _TICKET_TYPES = frozenset(TICKET_EVENTS)
 _STATEFUL = _TIMER_TYPES | _TICKET_TYPES
 _AGENT_FIELDS = ("agent_id", "author_id", "assignee_id", "previous_agent_id")
+_MESSAGE_KINDS = frozenset({"ChannelMessageReceived", "CustomerMessageAppended", "AgentReplied"})
+_ACTIVITY_KINDS = frozenset(
+    {
+        "TicketAssigned", "TicketUnassigned", "AgentReplied", "InternalNoteAdded",
+        "TicketStatusChanged", "AgentPresenceChanged",
+    }
+)  # fmt: skip
+_AGENT = r.ActorKind.AGENT.value
+_SOLVED = r.TicketStatus.SOLVED.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +142,9 @@ class _Kind:
     status: bool
     agent_fields: tuple[str, ...]
     policy: bool
-    payload: Callable[[Any], str]
+    message: bool  # a row in `messages`
+    activity: bool  # may make a row in `agent_activity`
+    payload: Callable[[dict[str, Any]], str]
 
 
 _KINDS: dict[tuple[type, bool], _Kind | None] = {}
@@ -145,7 +168,9 @@ def _kind(cls: type, store_bodies: bool) -> _Kind | None:
             status="status" in names,
             agent_fields=tuple(n for n in _AGENT_FIELDS if n in names),
             policy="policy_id" in names,
-            payload=encoder_for(cls, store_bodies=store_bodies),
+            message=cls.__name__ in _MESSAGE_KINDS,
+            activity=cls.__name__ in _ACTIVITY_KINDS,
+            payload=datum_encoder_for(cls, store_bodies=store_bodies),
         )
     _KINDS[key] = kind
     return kind
@@ -212,46 +237,63 @@ class Projection:
         """True when the ticket's state is in memory (it can be projected without waiting)."""
         return ticket_id in self.tickets
 
-    # ------------------------------------------------------------------ state loading
+    # ------------------------------------------------------------------ records (not hot)
     def missing(self, records: Sequence[Any]) -> tuple[set[str], set[str]]:
+        """:meth:`missing_data` for records."""
+        return self.missing_data([(*datum_of(rec), _NOWHERE) for rec in records])
+
+    def load_state(
+        self, records: Sequence[Any], wanted: tuple[set[str], set[str]] | None = None
+    ) -> None:
+        """:meth:`load_state_data` for records."""
+        self.load_state_data([(*datum_of(rec), _NOWHERE) for rec in records], wanted)
+
+    def project(self, items: Sequence[tuple[Any, Where]], now: datetime) -> Batch:
+        """:meth:`project_data` for ``(record, where it was read)`` pairs."""
+        return self.project_data([(*datum_of(rec), src) for rec, src in items], now)
+
+    # ------------------------------------------------------------------ state loading
+    def missing_data(
+        self, events: Sequence[tuple[type, dict[str, Any], Where]]
+    ) -> tuple[set[str], set[str]]:
         """Ticket ids whose ticket state, and whose SLA timer state, must be loaded for
-        ``records``: not cached, not known to be absent from ClickHouse, and not new in
-        ``records`` (opened / timer started here)."""
+        ``events`` (record class and datum first in each item): not cached, not known to be
+        absent from ClickHouse, and not new in ``events`` (opened / timer started here)."""
         opened: set[str] = set()
         started: set[TimerKey] = set()
-        for rec in records:
-            cls = type(rec)
+        for cls, d, _ in events:
             if cls is r.TicketOpened:
-                opened.add(rec.ticket_id)
+                opened.add(d["ticket_id"])
             elif cls is r.SlaTimerStarted:
-                started.add(timer_key(rec))
+                started.add(timer_key(d))
         ticket_ids: set[str] = set()
         timer_ids: set[str] = set()
         tickets, timers = self.tickets, self.timers
         absent_tickets, absent_timers = self._absent_tickets, self._absent_timers
-        for rec in records:
-            cls = type(rec)
+        for cls, d, _ in events:
             if cls not in _STATEFUL:
                 continue
-            tid = rec.ticket_id
+            tid = d["ticket_id"]
             if tid in opened:
                 continue
             if tid not in tickets and tid not in absent_tickets:
                 ticket_ids.add(tid)
             if cls in _TIMER_TYPES:
-                key = timer_key(rec)
+                key = timer_key(d)
                 if key not in started and key not in timers and key not in absent_timers:
                     timer_ids.add(tid)
         return ticket_ids, timer_ids
 
-    def load_state(
-        self, records: Sequence[Any], wanted: tuple[set[str], set[str]] | None = None
+    def load_state_data(
+        self,
+        events: Sequence[tuple[type, dict[str, Any], Where]],
+        wanted: tuple[set[str], set[str]] | None = None,
     ) -> None:
-        """Load from ClickHouse the state of tickets/timers in ``records`` not cached
-        (``wanted``: what :meth:`missing` returned for them, if the caller has it).
+        """Load from ClickHouse the state of tickets/timers in ``events`` not cached
+        (``wanted``: what :meth:`missing_data` returned for them, if the caller has it).
 
         Raises ClickHouseError (nothing is changed then, so the caller may retry)."""
-        ticket_ids, timer_ids = wanted if wanted is not None else self.missing(records)
+        ticket_ids, timer_ids = wanted if wanted is not None else self.missing_data(events)
         found_tickets: list[Row] = []
         found_timers: list[Row] = []
         if ticket_ids:
@@ -272,179 +314,176 @@ class Projection:
         for tid in ticket_ids:
             if tid not in self.tickets:
                 self._absent_tickets.put(tid, True)
-        for rec in records:
-            if type(rec) in _TIMER_TYPES and rec.ticket_id in timer_ids:
-                key = timer_key(rec)
+        for cls, d, _ in events:
+            if cls in _TIMER_TYPES and d["ticket_id"] in timer_ids:
+                key = timer_key(d)
                 if key not in self.timers:
                     self._absent_timers.put(key, True)
 
     # ------------------------------------------------------------------ projecting
-    def project(self, items: Sequence[tuple[Any, Source]], now: datetime) -> Batch:
-        """Rows for ``items`` (decoded record, where it was read), in order. Call
-        :meth:`load_state` for the same records first."""
+    def project_data(self, items: Sequence[Item], now: datetime) -> Batch:
+        """Rows for ``items`` (record class, datum, where it was read), in order. Call
+        :meth:`load_state_data` for the same events first."""
         batch = Batch()
         now_s = int(now.timestamp())
         store_bodies = self.store_bodies
-        for record, src in items:
-            kind = _kind(type(record), store_bodies)
+        kinds = _KINDS
+        one = self._project_one
+        for cls, d, src in items:
+            kind = kinds.get((cls, store_bodies)) or _kind(cls, store_bodies)
             if kind is not None:  # not an event (e.g. a tick): nothing to project
-                self._project_one(batch, kind, record, src, now_s)
+                one(batch, kind, cls, d, src, now_s)
         return batch
 
-    def _project_one(self, batch: Batch, k: _Kind, rec: Any, src: Source, now_s: int) -> None:
-        env: r.Envelope = rec.envelope
+    def _project_one(
+        self, batch: Batch, k: _Kind, cls: type, d: dict[str, Any], src: Where, now_s: int
+    ) -> None:
+        env = d["envelope"]
         ticket: TicketState | None = None
         first_reply_seconds = -1
         metric, instance, policy = "", 0, ""
         if k.ticket:
-            before = self.tickets.get(rec.ticket_id)
-            if before is not None and env.aggregate_version <= before.version:
+            tid = d["ticket_id"]
+            before = self.tickets.get(tid)
+            if before is not None and env["aggregate_version"] <= before.version:
                 batch.dropped += 1
                 return
             replied_before = before is not None and before.first_reply_at is not None
-            ticket = evolve_ticket(before, rec)  # in place: `before` is the same object now
+            ticket = evolve_ticket(before, cls, d)  # in place: `before` is the same object now
             if before is None:
-                self.tickets.put(rec.ticket_id, ticket)
-                self._absent_tickets.discard(rec.ticket_id)
+                self.tickets.put(tid, ticket)
+                self._absent_tickets.discard(tid)
             batch.rows["tickets"].append(ticket.row())
             if ticket.first_reply_at is not None and not replied_before:
-                first_reply_seconds = int(
-                    (ticket.first_reply_at - ticket.created_at).total_seconds()
-                )
+                first_reply_seconds = int((ticket.first_reply_at - ticket.created_at) / 1000)
         elif k.timer:
-            key = timer_key(rec)
+            key = timer_key(d)
             timer_before = self.timers.get(key)
-            if timer_before is not None and timer_version(rec) <= timer_before.version:
+            if timer_before is not None and timer_version(cls, d) <= timer_before.version:
                 batch.dropped += 1
                 return
-            ticket = self.tickets.get(rec.ticket_id)
-            timer = evolve_timer(timer_before, rec, ticket.channel if ticket else "")
+            ticket = self.tickets.get(d["ticket_id"])
+            timer = evolve_timer(timer_before, cls, d, ticket.channel if ticket else "")
             if timer_before is None:
                 self.timers.put(key, timer)
                 self._absent_timers.discard(key)
             batch.rows["sla_timers"].append(timer.row())
             metric, instance, policy = timer.metric, timer.instance, timer.policy_id
         elif k.has_ticket_id:
-            ticket = self.tickets.get(rec.ticket_id)
-        at = env.occurred_at
-        ts = at.timestamp()
-        at_s = int(ts)
-        if k.name in _MESSAGE_KINDS:
-            self._messages(batch, rec, env, ticket, at_s)
-        if k.name in _ACTIVITY_KINDS:
-            self._activity(batch, rec, env, ticket, at_s)
+            ticket = self.tickets.get(d["ticket_id"])
+        at_ms = env["occurred_at"]
+        at_s = at_ms // 1000
+        if k.message:
+            self._messages(batch, cls, d, env, ticket, at_s)
+        if k.activity:
+            self._activity(batch, cls, d, env, ticket, at_s)
         if ticket is not None:
-            channel = ticket.channel or (_val(rec.channel) if k.channel else "")
-            own = rec.priority if k.priority else None
+            channel = ticket.channel or (_val(d["channel"]) if k.channel else "")
+            own = d["priority"] if k.priority else None
             priority = _val(own) if own is not None else ticket.priority
             status = ticket.status
-            agent = _agent_of(rec, k) or ticket.assignee_id
+            agent = _agent_of(d, k) or ticket.assignee_id
         else:
-            channel = _val(rec.channel) if k.channel else ""
-            priority = _val(rec.priority) if k.priority else ""
-            status = _val(rec.status) if k.status else ""
-            agent = _agent_of(rec, k)
+            channel = _val(d["channel"]) if k.channel else ""
+            priority = _val(d["priority"]) if k.priority else ""
+            status = _val(d["status"]) if k.status else ""
+            agent = _agent_of(d, k)
         if not policy and k.policy:
-            policy = str(rec.policy_id)
-        actor = env.actor
+            policy = str(d["policy_id"])
+        actor = env["actor"]
         batch.rows["events"].append(
             (
-                env.event_id, k.name, at_s, int(ts * 1000), int(env.recorded_at.timestamp()),
-                env.aggregate_id, env.aggregate_version, env.causation_id, env.correlation_id,
-                actor.kind.value, actor.id, env.tenant_id, env.brand_id or "",
-                rec.ticket_id if k.has_ticket_id else "", channel, priority, status, agent,
-                metric, instance, policy, first_reply_seconds, k.payload(rec),
-                src.topic, src.partition, src.offset, now_s,
+                env["event_id"], k.name, at_s, at_ms, env["recorded_at"] // 1000,
+                env["aggregate_id"], env["aggregate_version"], env["causation_id"],
+                env["correlation_id"], actor["kind"], actor["id"], env["tenant_id"],
+                env["brand_id"] or "", d["ticket_id"] if k.has_ticket_id else "", channel,
+                priority, status, agent, metric, instance, policy, first_reply_seconds,
+                k.payload(d), src[0], src[1], src[2], now_s,
             )
         )  # fmt: skip
-        if batch.newest_event_at is None or at > batch.newest_event_at:
-            batch.newest_event_at = at
+        newest = batch.newest_event_ms
+        if newest is None or at_ms > newest:
+            batch.newest_event_ms = at_ms
 
     def _messages(
-        self, batch: Batch, rec: Any, env: r.Envelope, t: TicketState | None, at_s: int
+        self,
+        batch: Batch,
+        cls: type,
+        d: dict[str, Any],
+        env: dict[str, Any],
+        t: TicketState | None,
+        at_s: int,
     ) -> None:
         row: tuple[Any, ...]
-        if isinstance(rec, r.ChannelMessageReceived):
+        if cls is r.ChannelMessageReceived:
             row = (
-                "inbound", "", rec.conversation_key, rec.dedup_key, rec.channel.value,
-                "customer", env.actor.id, at_s, _secs(rec.sent_at),
+                "inbound", "", d["conversation_key"], d["dedup_key"], d["channel"],
+                "customer", env["actor"]["id"], at_s, d["sent_at"] // 1000,
             )  # fmt: skip
-        elif isinstance(rec, r.CustomerMessageAppended):
+        elif cls is r.CustomerMessageAppended:
             row = (
-                "inbound", rec.ticket_id, "", rec.message_id, rec.channel.value, "customer",
-                t.customer_id if t else env.actor.id, at_s, _secs(rec.sent_at),
+                "inbound", d["ticket_id"], "", d["message_id"], d["channel"], "customer",
+                t.customer_id if t else env["actor"]["id"], at_s, d["sent_at"] // 1000,
             )  # fmt: skip
         else:  # AgentReplied
             row = (
-                "outbound", rec.ticket_id, rec.conversation_key, rec.reply_id, rec.channel.value,
-                env.actor.kind.value, rec.author_id, at_s, at_s,
+                "outbound", d["ticket_id"], d["conversation_key"], d["reply_id"], d["channel"],
+                env["actor"]["kind"], d["author_id"], at_s, at_s,
             )  # fmt: skip
-        body = rec.text if self.store_bodies else ""
+        text = d["text"]
         batch.rows["messages"].append(
             (
-                env.event_id, type(rec).__name__, *row, len(rec.attachments), len(rec.text),
-                body, env.tenant_id,
+                env["event_id"], cls.__name__, *row, len(d["attachments"]), len(text),
+                text if self.store_bodies else "", env["tenant_id"],
             )
         )  # fmt: skip
 
     def _activity(
-        self, batch: Batch, rec: Any, env: r.Envelope, t: TicketState | None, at_s: int
+        self,
+        batch: Batch,
+        cls: type,
+        d: dict[str, Any],
+        env: dict[str, Any],
+        t: TicketState | None,
+        at_s: int,
     ) -> None:
         who, what, detail = "", "", ""
-        match rec:
-            case r.TicketAssigned():
-                who, what, detail = rec.agent_id, "assigned", rec.reason.value
-            case r.TicketUnassigned():
-                who, what, detail = rec.previous_agent_id, "unassigned", rec.reason or ""
-            case r.AgentReplied() if env.actor.kind is r.ActorKind.AGENT:
-                who, what = rec.author_id, "replied"
-            case r.InternalNoteAdded():
-                who, what = rec.author_id, "noted"
-            case r.TicketStatusChanged() if env.actor.kind is r.ActorKind.AGENT:
-                solved = rec.to_status is r.TicketStatus.SOLVED
-                who, what, detail = (
-                    env.actor.id,
-                    "solved" if solved else "status",
-                    rec.to_status.value,
-                )
-            case r.AgentPresenceChanged():
-                who, what, detail = rec.agent_id, "presence", rec.presence.value
+        if cls is r.TicketAssigned:
+            who, what, detail = d["agent_id"], "assigned", d["reason"]
+        elif cls is r.TicketUnassigned:
+            who, what, detail = d["previous_agent_id"], "unassigned", d["reason"] or ""
+        elif cls is r.AgentReplied:
+            if env["actor"]["kind"] == _AGENT:
+                who, what = d["author_id"], "replied"
+        elif cls is r.InternalNoteAdded:
+            who, what = d["author_id"], "noted"
+        elif cls is r.TicketStatusChanged:
+            if env["actor"]["kind"] == _AGENT:
+                to = d["to_status"]
+                who, what, detail = env["actor"]["id"], "solved" if to == _SOLVED else "status", to
+        elif cls is r.AgentPresenceChanged:
+            who, what, detail = d["agent_id"], "presence", d["presence"]
         if not who:
             return
         batch.rows["agent_activity"].append(
             (
-                env.event_id, who, what, getattr(rec, "ticket_id", ""), t.channel if t else "",
-                t.priority if t else "", detail, at_s, env.tenant_id,
+                env["event_id"], who, what, d.get("ticket_id", ""), t.channel if t else "",
+                t.priority if t else "", detail, at_s, env["tenant_id"],
             )
         )  # fmt: skip
 
 
-_MESSAGE_KINDS = frozenset({"ChannelMessageReceived", "CustomerMessageAppended", "AgentReplied"})
-_ACTIVITY_KINDS = frozenset(
-    {
-        "TicketAssigned", "TicketUnassigned", "AgentReplied", "InternalNoteAdded",
-        "TicketStatusChanged", "AgentPresenceChanged",
-    }
-)  # fmt: skip
-
-
-def _agent_of(rec: Any, k: _Kind) -> str:
+def _agent_of(d: dict[str, Any], k: _Kind) -> str:
     for name in k.agent_fields:
-        value = getattr(rec, name)
+        value = d[name]
         if value:
             return str(value)
     return ""
 
 
-def _secs(at: datetime) -> int:
-    """Whole seconds since the epoch of an aware datetime (a ClickHouse DateTime value)."""
-    return int(at.timestamp())
-
-
 def _val(value: Any) -> str:
-    if value is None:
-        return ""
-    return str(value.value) if isinstance(value, Enum) else str(value)
+    """A datum's channel/priority/status value as a column value (enums are their symbols)."""
+    return "" if value is None else str(value)
 
 
 def _utc(value: Any) -> Any:

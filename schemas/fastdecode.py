@@ -17,12 +17,14 @@ anything but a known single-object fingerprint, are handed to ``codec.decode`` u
 
 from __future__ import annotations
 
+import dataclasses
+import typing
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from typing import Any
 
-from fastavro import parse_schema, schemaless_reader
+from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
 from schemas import convert, loader
 from schemas.codec import SINGLE_OBJECT_MAGIC, Codec, SchemaDecodeError, default_codec
@@ -79,32 +81,140 @@ def _millis_decoders() -> dict[type, convert.Decoder]:
 _DECODERS: dict[type, convert.Decoder] | None = None
 
 
+Decoded = tuple[type, dict[str, Any]]
+DecodeDatum = Callable[..., Decoded]
+# The instants a datetime can hold (0001-01-01 … 9999-12-31, UTC) in epoch milliseconds:
+# fastavro's timestamp-millis conversion (and so ``codec.decode``) fails outside them.
+MIN_MS = -62135596800000
+MAX_MS = 253402300799999
+
+
+class _RangeChecks:
+    """Source of ``_chk_<Class>(d)``: True when every timestamp-millis value in the datum
+    (nested records, arrays and optionals included) is within [MIN_MS, MAX_MS]."""
+
+    def __init__(self) -> None:
+        self._n = 0
+
+    def cond(self, expr: str, tp: Any) -> str:
+        inner = convert._optional_inner(tp)
+        if inner is not None:
+            self._n += 1
+            v = f"_c{self._n}"
+            code = self.cond(v, inner)
+            return f"(({v} := {expr}) is None or {code})" if code else ""
+        if tp is datetime:
+            return f"(_lo <= {expr} <= _hi)"
+        if typing.get_origin(tp) is tuple:
+            self._n += 1
+            v = f"_c{self._n}"
+            code = self.cond(v, typing.get_args(tp)[0])
+            return f"all([{code} for {v} in {expr}])" if code else ""
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+            hints = typing.get_type_hints(tp)
+            parts = [
+                self.cond(f"{expr}[{f.name!r}]", hints[f.name]) for f in dataclasses.fields(tp)
+            ]
+            return " and ".join(p for p in parts if p)
+        return ""
+
+    def source(self, cls: type) -> str:
+        return f"def _chk_{cls.__name__}(d):\n    return {self.cond('d', cls) or 'True'}\n"
+
+
+def _range_checks() -> dict[type, Callable[[dict[str, Any]], bool]]:
+    gen = _RangeChecks()
+    classes = convert.record_classes()
+    namespace: dict[str, Any] = {"_lo": MIN_MS, "_hi": MAX_MS}
+    source = "".join(gen.source(cls) for cls in classes)
+    exec(compile(source, "<schemas.fastdecode range checks>", "exec"), namespace)
+    return {cls: namespace[f"_chk_{cls.__name__}"] for cls in classes}
+
+
+class DatumDecoder:
+    """Records as Avro data, for consumers that read fields rather than records.
+
+    ``decode(data, topic=None, partition=None, offset=None) -> (cls, datum)``: the record class
+    and its datum as fastavro reads it with this build's schema as reader schema, with every
+    ``timestamp-millis`` value left as epoch milliseconds (an int), enums as their symbol
+    strings and arrays as lists — no dataclasses, enums or datetimes are built. ``record_of``
+    (this module's converter for ``cls``) turns the datum into exactly ``codec.decode``'s record.
+    Raises SchemaDecodeError naming ``topic[partition]@offset`` when ``codec.decode`` does.
+
+    ``datum(record)``: the same ``(cls, datum)`` for a record (written and read back with
+    fastavro; for tests and tools, not for hot paths)."""
+
+    def __init__(self, codec: Codec | None = None) -> None:
+        codec = codec if codec is not None else default_codec()
+        released = {
+            old.fingerprint: old.expanded
+            for _version, directory in loader.released_versions(loader.RELEASED_DIR)
+            for old in loader.load_records(directory).values()
+        }
+        checks = _range_checks()
+        readers: dict[bytes, tuple[Any, Any, type, Callable[[dict[str, Any]], bool]]] = {}
+        current_of: dict[type, Any] = {}  # record class → this build's schema without millis
+        for fp, reader in codec._readers.items():
+            current = codec.schemas[reader.cls.__name__].expanded
+            if reader.reader is None:  # this build's schema: writer == reader
+                writer_json, reader_schema = current, None
+            elif fp in released:  # a released version, read through schema resolution
+                writer_json, reader_schema = released[fp], parse_schema(_without_millis(current))
+            else:
+                continue  # codec.decode reads it
+            writer = parse_schema(_without_millis(writer_json))
+            readers[fp] = (writer, reader_schema, reader.cls, checks[reader.cls])
+            if reader.reader is None:
+                current_of[reader.cls] = writer
+        slow = codec.decode
+        writers = codec._writers
+
+        def datum(record: Any) -> Decoded:
+            cls = type(record)
+            w = writers[cls]
+            buf = BytesIO()
+            schemaless_writer(buf, w.parsed, w.to_avro(record))
+            buf.seek(0)
+            return cls, schemaless_reader(buf, current_of[cls], None)  # type: ignore[return-value]
+
+        def decode(
+            data: bytes,
+            topic: str | None = None,
+            partition: int | None = None,
+            offset: int | None = None,
+        ) -> Decoded:
+            found = readers.get(data[2:10]) if data[:2] == SINGLE_OBJECT_MAGIC else None
+            if found is not None and type(data) is bytes:
+                writer, reader_schema, cls, in_range = found
+                buf = BytesIO(data)
+                buf.seek(10)
+                try:
+                    got: Any = schemaless_reader(buf, writer, reader_schema)  # a record: a dict
+                    if buf.tell() == len(data) and in_range(got):
+                        return cls, got
+                except Exception:
+                    pass  # the generic path raises the codec's SchemaDecodeError for these bytes
+            # Anything else (the Confluent wire format, an unknown fingerprint, damaged bytes):
+            # the codec decides; its record is written and read back in this build's schema.
+            return datum(slow(data, topic=topic, partition=partition, offset=offset))
+
+        self.decode: DecodeDatum = decode
+        self.datum: Callable[[Any], Decoded] = datum
+
+
+def _decoders() -> dict[type, convert.Decoder]:
+    global _DECODERS
+    if _DECODERS is None:
+        _DECODERS = _millis_decoders()
+    return _DECODERS
+
+
 def fast_decoder(codec: Codec | None = None) -> Decode:
     """``decode(data, topic=None, partition=None, offset=None)`` for ``codec`` (default: the
     process-wide codec): the record in ``data``, as ``codec.decode`` returns it (see module doc).
     Raises SchemaDecodeError naming ``topic[partition]@offset``."""
-    global _DECODERS
-    codec = codec if codec is not None else default_codec()
-    if _DECODERS is None:
-        _DECODERS = _millis_decoders()
-    decoders = _DECODERS
-    released = {
-        old.fingerprint: old.expanded
-        for _version, directory in loader.released_versions(loader.RELEASED_DIR)
-        for old in loader.load_records(directory).values()
-    }
-    readers: dict[bytes, tuple[Any, Any, convert.Decoder]] = {}
-    for fp, reader in codec._readers.items():
-        current = codec.schemas[reader.cls.__name__].expanded
-        if reader.reader is None:  # this build's schema: writer == reader
-            writer_json, reader_schema = current, None
-        elif fp in released:  # a released version, read through schema resolution
-            writer_json, reader_schema = released[fp], parse_schema(_without_millis(current))
-        else:
-            continue  # codec.decode reads it
-        writer = parse_schema(_without_millis(writer_json))
-        readers[fp] = (writer, reader_schema, decoders[reader.cls])
-    slow = codec.decode
+    datum_of = DatumDecoder(codec).decode
+    decoders = _decoders()
 
     def decode(
         data: bytes,
@@ -112,22 +222,35 @@ def fast_decoder(codec: Codec | None = None) -> Decode:
         partition: int | None = None,
         offset: int | None = None,
     ) -> Any:
-        found = readers.get(data[2:10]) if data[:2] == SINGLE_OBJECT_MAGIC else None
-        if found is None or type(data) is not bytes:
-            return slow(data, topic=topic, partition=partition, offset=offset)
-        writer, reader_schema, from_avro = found
-        buf = BytesIO(data)
-        buf.seek(10)
-        try:
-            datum = schemaless_reader(buf, writer, reader_schema)
-            end = buf.tell()
-            if end == len(data):
-                return from_avro(datum)  # type: ignore[arg-type]  # a record is a dict
-        except Exception:
-            pass  # the generic path raises the codec's own SchemaDecodeError for these bytes
-        return slow(data, topic=topic, partition=partition, offset=offset)
+        cls, datum = datum_of(data, topic, partition, offset)
+        return decoders[cls](datum)  # in range: DatumDecoder checked
 
     return decode
 
 
-__all__ = ["SchemaDecodeError", "fast_decoder", "millis_to_datetime"]
+_DATUMS: DatumDecoder | None = None
+
+
+def datum_of(record: Any) -> Decoded:
+    """``(type(record), datum)`` as :class:`DatumDecoder` reads the record's bytes (with the
+    process-wide codec; not for hot paths)."""
+    global _DATUMS
+    if _DATUMS is None:
+        _DATUMS = DatumDecoder()
+    return _DATUMS.datum(record)
+
+
+def record_of(cls: type, datum: dict[str, Any]) -> Any:
+    """The record ``codec.decode`` gives for a datum :class:`DatumDecoder` read for ``cls``."""
+    return _decoders()[cls](datum)
+
+
+__all__ = [
+    "DatumDecoder",
+    "Decoded",
+    "SchemaDecodeError",
+    "datum_of",
+    "fast_decoder",
+    "millis_to_datetime",
+    "record_of",
+]

@@ -1,5 +1,6 @@
-"""The projector's decoder (schemas/fastdecode.py) returns exactly the codec's records, and
-raises exactly the codec's errors, for every record class and for damaged bytes."""
+"""The projector's decoders (schemas/fastdecode.py) return exactly the codec's records (the
+record decoder; the datum decoder's data convert to them), and raise exactly the codec's
+errors, for every record class and for damaged bytes."""
 
 from __future__ import annotations
 
@@ -8,15 +9,23 @@ from io import BytesIO
 from typing import Any
 
 import pytest
-from fastavro import schemaless_writer
+from fastavro import parse_schema, schemaless_writer
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from schemas import convert, loader
 from schemas.codec import SINGLE_OBJECT_MAGIC, Codec, SchemaDecodeError
-from schemas.fastdecode import fast_decoder, millis_to_datetime
+from schemas.fastdecode import (
+    DatumDecoder,
+    _without_millis,
+    fast_decoder,
+    millis_to_datetime,
+    record_of,
+)
 from tests.property.schemas.strategies import for_record, record_classes
 
+_MIN_MS = -62135596800000  # 0001-01-01T00:00:00Z
+_MAX_MS = 253402300799999  # 9999-12-31T23:59:59.999Z
 PER_RECORD = settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -32,6 +41,14 @@ class CountingCodec(Codec):
 
 CODEC = CountingCodec()
 FAST = fast_decoder(CODEC)
+DATUM = DatumDecoder(CODEC)
+
+
+def via_datum(data: bytes, **where: Any) -> Any:
+    """The record the datum decoder's (class, datum) stands for."""
+    cls, datum = DATUM.decode(data, where.get("topic"), where.get("partition"), where.get("offset"))
+    assert isinstance(datum, dict)
+    return record_of(cls, datum)
 
 
 def outcome(decode: Any, data: bytes) -> tuple[str, Any]:
@@ -69,7 +86,44 @@ def test_damaged_bytes_give_the_codecs_answer(
     if cut < len(encoded):
         encoded[cut] ^= flip
     damaged = bytes(encoded[: max(0, len(encoded) - cut // 50)]) + extra
-    assert outcome(FAST, damaged) == outcome(lambda d, **k: Codec.decode(CODEC, d, **k), damaged)
+    expected = outcome(lambda d, **k: Codec.decode(CODEC, d, **k), damaged)
+    assert outcome(FAST, damaged) == expected
+    assert outcome(via_datum, damaged) == expected
+
+
+@pytest.mark.parametrize("cls", record_classes(), ids=lambda c: c.__name__)
+@PER_RECORD
+@given(data=st.data())
+def test_every_record_decodes_to_a_datum_of_the_codecs_record_without_the_codec(
+    cls: type, data: Any
+) -> None:
+    record = data.draw(for_record(cls))
+    encoded = CODEC.encode(record)
+    before = CODEC.slow_calls
+    got_cls, datum = DATUM.decode(encoded, "t", 3, 42)
+    assert CODEC.slow_calls == before, "the record went through the generic codec"
+    assert got_cls is cls and record_of(cls, datum) == record
+    assert DATUM.datum(record) == (cls, datum)
+
+
+@pytest.mark.parametrize("field", ["occurred_at", "recorded_at"])
+@pytest.mark.parametrize("ms", [_MIN_MS - 1, _MAX_MS + 1])
+def test_an_instant_no_datetime_can_hold_is_the_codecs_error_for_the_datum_decoder(
+    field: str, ms: int
+) -> None:
+    from schemas import records as r
+
+    env = r.Envelope("e", datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC),
+                     "T-1", 1, "c", "k", r.Actor(r.ActorKind.AGENT, "A1"), "t")  # fmt: skip
+    datum = convert.to_avro(r.TicketUnassigned(env, "T-1", "A1"))
+    datum["envelope"]["occurred_at"] = datum["envelope"]["recorded_at"] = 1767225600000
+    datum["envelope"][field] = ms
+    buf = BytesIO()
+    buf.write(SINGLE_OBJECT_MAGIC + CODEC.schemas["TicketUnassigned"].fingerprint)
+    as_longs = parse_schema(_without_millis(CODEC.schemas["TicketUnassigned"].expanded))
+    schemaless_writer(buf, as_longs, datum)
+    kind, found = outcome(via_datum, buf.getvalue())
+    assert kind == "error" and "t[3]@42" in found
 
 
 def released_writers() -> list[tuple[bytes, Any, type]]:
@@ -95,10 +149,6 @@ def test_records_written_with_a_released_schema_decode_as_the_codec_reads_them(d
         assume(False)  # the old schema cannot hold this value (a newer symbol, say)
     encoded = buf.getvalue()
     assert outcome(FAST, encoded) == outcome(lambda d, **k: Codec.decode(CODEC, d, **k), encoded)
-
-
-_MIN_MS = -62135596800000  # 0001-01-01T00:00:00Z
-_MAX_MS = 253402300799999  # 9999-12-31T23:59:59.999Z
 
 
 @settings(max_examples=500, deadline=None)

@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from projections.payload import payload_json, reference_payload_json
+from projections.payload import datum_encoder_for, payload_json, reference_payload_json
 from projections.synthetic import stream
 from schemas import records as r
+from schemas.fastdecode import datum_of
 from tests.unit.projections.known_stream import known_stream
 
 WHEN = datetime(2026, 3, 2, 9, 0, 0, 123000, tzinfo=UTC)
@@ -34,6 +35,14 @@ def test_generated_encoders_write_what_json_writes(store_bodies: bool) -> None:
         got = payload_json(rec, store_bodies=store_bodies)
         assert got == reference_payload_json(rec, store_bodies=store_bodies), type(rec)
         json.loads(got)
+
+
+@pytest.mark.parametrize("store_bodies", [False, True])
+def test_datum_encoders_write_what_the_record_encoders_write(store_bodies: bool) -> None:
+    for rec in _records():
+        cls, datum = datum_of(rec)
+        got = datum_encoder_for(cls, store_bodies=store_bodies)(datum)
+        assert got == reference_payload_json(rec, store_bodies=store_bodies), cls
 
 
 def test_free_text_only_with_store_bodies_and_reply_tokens_never() -> None:
