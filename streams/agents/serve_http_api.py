@@ -5,7 +5,8 @@
   the right, 413 body too large, 422 unknown type / invalid field).
 - ``GET /api/v1/tickets/{ticket_id}``: the ticket's state and history (partition owner).
 - ``GET /api/v1/queue?group=&status=&assignee=``: open tickets ordered by priority, then time to
-  SLA breach, then waiting time — served by the router's owner (one global view).
+  SLA breach, then waiting time — served by the router's owner (one global view). Each row says
+  which SLA timer is due next (``sla_next``: metric, instance, due time, breached or not).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from streams.agents.handle_ticket_commands import ticket_history, tickets
 from streams.agents.route_tickets import ROUTING_KEY, router_state, routing
 from streams.app import app, settings, streams_settings
 from streams.domain.permissions import Role, may_send, parse_tokens, roles_allowed
+from streams.domain.routing import SlaClocks
 from streams.history import summaries
 from streams.runtime import now
 from streams.web.parse import CommandParseError, parse_command, parse_issued_at
@@ -189,7 +191,8 @@ async def get_queue(web: Any, request: Request) -> Response:
         return web.json({"error": caller}, status=401)
     q = request.query
     rows = []
-    for t in router_state().open_tickets():
+    state = router_state()
+    for t in state.open_tickets():
         assignee = t.assignee
         if "group" in q and t.group != q["group"]:
             continue
@@ -206,7 +209,22 @@ async def get_queue(web: Any, request: Request) -> Response:
                 "channel": t.channel.value,
                 "assignee": assignee,
                 "sla_due_at": t.sla_due_at.isoformat() if t.sla_due_at else None,
+                "sla_next": _next_timer(state.sla.get(t.ticket_id)),
                 "waiting_since": t.since.isoformat() if t.since else None,
             }
         )
     return web.json({"tickets": rows, "count": len(rows)})
+
+
+def _next_timer(clocks: SlaClocks | None) -> dict[str, Any] | None:
+    """The timer behind a queue row's ``sla_due_at``: which metric (and instance) is due next,
+    and whether it already breached; None when no timer runs."""
+    timer = clocks.next_timer() if clocks is not None else None
+    if timer is None or timer.effective is None:
+        return None
+    return {
+        "metric": timer.metric.value,
+        "instance": timer.instance,
+        "due_at": timer.effective.isoformat(),
+        "breached": timer.breached_at is not None,
+    }

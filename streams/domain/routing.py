@@ -165,7 +165,14 @@ class SlaClocks:
 
     def next_due(self) -> datetime | None:
         """When the first running timer breaches (or breached), or None."""
-        return min((t.effective for t in self.timers if t.effective is not None), default=None)
+        first = self.next_timer()
+        return first.effective if first is not None else None
+
+    def next_timer(self) -> SlaDue | None:
+        """The running timer that breaches (or breached) first, or None (all paused / none);
+        a tie goes to the timer listed first in ``SlaMetric``, then the lower instance."""
+        running = [t for t in self.timers if t.effective is not None]
+        return min(running, key=_timer_order, default=None)
 
     def put(self, timer: SlaDue) -> SlaClocks:
         key = (timer.metric, timer.instance)
@@ -178,6 +185,14 @@ class SlaClocks:
     def drop(self, metric: SlaMetric, instance: int) -> SlaClocks:
         key = (metric, instance)
         return replace(self, timers=tuple(t for t in self.timers if (t.metric, t.instance) != key))
+
+
+_METRIC_RANK = {m: i for i, m in enumerate(SlaMetric)}
+
+
+def _timer_order(t: SlaDue) -> tuple[datetime, int, int]:
+    assert t.effective is not None
+    return (t.effective, _METRIC_RANK[t.metric], t.instance)
 
 
 _LAST = datetime.max.replace(tzinfo=UTC)

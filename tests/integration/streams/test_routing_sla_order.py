@@ -54,6 +54,24 @@ def test_queue_endpoint_orders_by_exact_time_to_breach(stack, workers) -> None:
         ("C", at(120).isoformat(), None),
     ]
     _until("the queue shows the five tickets in time-to-breach order", lambda: _queue(w) == want)
+    # and says which timer is due next (hand-worked in the unit test of SlaClocks.next_timer)
+    status, body = w.http("GET", "/api/v1/queue", token="tok-agent")
+    assert status == 200, body
+    assert [
+        (
+            t["ticket_id"],
+            t["sla_next"]["metric"],
+            t["sla_next"]["due_at"],
+            t["sla_next"]["breached"],
+        )
+        for t in body["tickets"]
+    ] == [
+        ("E", "first_reply_time", at(15).isoformat(), True),
+        ("B", "first_reply_time", at(30).isoformat(), False),
+        ("D", "agent_work_time", at(35).isoformat(), False),
+        ("A", "first_reply_time", at(60).isoformat(), False),
+        ("C", "requester_wait_time", at(120).isoformat(), False),
+    ]
 
     for body in (
         {"type": "SetAgentCapacity", "agent_id": "ann", "capacity": {"line": 2}},

@@ -72,6 +72,33 @@ def test_queue_orders_by_the_earliest_running_timer_of_each_ticket() -> None:
     ]  # fmt: skip
 
 
+def test_each_ticket_names_the_timer_due_next() -> None:
+    # worked out by hand from five_tickets' docstring: E's first reply (breached 09:15), B's
+    # first reply 09:30, D's agent work time (resumed, 09:35 < its first reply 09:50), A's
+    # first reply (10:00 < total resolution 17:00), C's requester wait (its first reply done)
+    state = given(*five_tickets())
+    got = {
+        t: (n.metric, n.instance, n.effective, n.breached_at is not None)
+        for t, c in state.sla.items()
+        if (n := c.next_timer()) is not None
+    }
+    assert got == {
+        "E": (FRT, 1, at(15), True),
+        "B": (FRT, 1, at(30), False),
+        "D": (AWT, 1, at(35), False),
+        "A": (FRT, 1, at(60), False),
+        "C": (RWT, 1, at(120), False),
+    }
+    on_events(state, [sla_paused("D", AWT, 36), sla_paused("D", FRT, 36)], POLICY, LL)
+    assert state.sla["D"].next_timer() is None  # nothing runs: no timer due
+
+
+def test_a_tie_goes_to_the_metric_listed_first() -> None:
+    state = given(opened("T", 0), sla_started("T", TRT, 30), sla_started("T", FRT, 30))
+    first = state.sla["T"].next_timer()
+    assert first is not None and (first.metric, first.effective) == (FRT, at(30))
+
+
 def test_paused_timer_has_no_due_until_it_resumes() -> None:
     state = given(opened("D", 3), sla_started("D", FRT, 50, 3), sla_started("D", AWT, 25, 3),
                   sla_paused("D", AWT, 5))  # fmt: skip
