@@ -17,7 +17,7 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
@@ -55,6 +55,20 @@ class DedupCache:
             return
         self._keys[key] = max(exp, self._keys.get(key, 0.0))
         self._keys.move_to_end(key)
+        self._evict()
+
+    def add_many(self, keys: Iterable[str]) -> None:
+        """``add`` every key of ``keys``, stored now: one clock read and one eviction pass for
+        them all (the gateway adds a settled batch's keys at once)."""
+        exp = self.clock() + self.ttl
+        stored = self._keys
+        for key in keys:
+            old = stored.get(key)
+            if old is None:
+                stored[key] = exp  # a new key goes to the end: the order stays by store time
+            else:
+                stored[key] = max(exp, old)
+                stored.move_to_end(key)
         self._evict()
 
     def _evict(self) -> None:

@@ -312,8 +312,7 @@ class Gateway:
 
     def _settled(self, keys: list[str], error: BaseException | None) -> None:
         if error is None:
-            for key in keys:
-                self.dedup.add(key)
+            self.dedup.add_many(keys)
         else:
             log.warning(
                 "produce of %d message(s) (%s…) failed: %s",

@@ -40,14 +40,18 @@ MEDIA = {"image", "video", "audio", "file"}
 
 def sign(secret: str, body: bytes) -> str:
     """The ``x-line-signature`` value for ``body``."""
-    return base64.b64encode(hmac_sha256(secret.encode("utf-8"), body)).decode("ascii")
+    return _signature(secret, body).decode("ascii")
+
+
+def _signature(secret: str, body: bytes) -> bytes:
+    return base64.b64encode(hmac_sha256(secret.encode("utf-8"), body))
 
 
 def verify(secret: str, req: WebhookRequest) -> None:
     got = req.headers.get("x-line-signature")
     if got is None:
         raise missing_header("x-line-signature", NAME)
-    if not same(sign(secret, req.body), got):
+    if not same(_signature(secret, req.body), got):
         raise bad_signature(
             "x-line-signature", NAME, "check TICKETSTREAM_LINE_CHANNEL_SECRET against the console"
         )

@@ -35,3 +35,17 @@ def test_oldest_keys_are_evicted_over_the_size_bound():
     for i in range(1001):
         cache.add(str(i))
     assert "0" not in cache and "1" in cache and "1000" in cache
+
+
+def test_add_many_remembers_every_key_from_now_and_keeps_the_size_bound():
+    clock = Clock()
+    cache = DedupCache(ttl=60, max_keys=1000, clock=clock)
+    cache.add("old", stored_at=clock.now - 30)  # expires at now + 30
+    cache.add_many(["old", "a", "b"])  # "old" is stored again: now it lasts the full ttl
+    clock.now += 59
+    assert "old" in cache and "a" in cache and "b" in cache
+    clock.now += 2
+    assert "a" not in cache and "old" not in cache
+    bounded = DedupCache(ttl=60, max_keys=1000, clock=Clock())
+    bounded.add_many(str(i) for i in range(1001))
+    assert len(bounded) == 1000 and "0" not in bounded and "1" in bounded and "1000" in bounded
