@@ -121,6 +121,9 @@ def _datum_code(expr: str, tp: Any, gen: Any) -> str:
     elif origin is tuple and typing.get_args(tp)[0] is str:
         v = gen._var()
         return f"('[' + ','.join([_s({v}) for {v} in {expr}]) + ']')"
+    elif origin is tuple:  # of records: most often empty (a reply without attachments)
+        v = gen._var()
+        return f"('[]' if not ({v} := {expr}) else _generic({gen.from_avro(v, tp)}))"
     # anything else: the record's value (schemas.fastdecode's converter code), through json
     return f"_generic({gen.from_avro(expr, tp)})"
 

@@ -216,17 +216,19 @@ class Projector:
         ticket (a timer's facts apply in order). SLA events of other tickets behind them go
         ahead: the partition's commit stays at the first deferred one, and a replay from there
         drops what was already projected (timer versions)."""
-        first = [it for it in pending if it[0] in _TICKET_TYPES]
+        first: list[Item] = []
+        rest: list[Item] = []
+        for item in pending:
+            (first if item[0] in _TICKET_TYPES else rest).append(item)
         in_batch = {d["ticket_id"] for _, d, _ in first}
-        ranked = first + [it for it in pending if it[0] not in _TICKET_TYPES]
-        ready: list[Item] = []
+        ready = first  # ticket events never wait
         deferred: list[Item] = []
         blocked: set[str] = set()  # tickets with a deferred SLA event
         released: set[str] = set()  # tickets whose SLA events waited long enough
         since = self._deferred_since
         knows = self.projection.knows_ticket
         now = self.clock()
-        for item in ranked:
+        for item in rest:
             cls, d, src = item
             if cls in _TIMER_TYPES:
                 tid = d["ticket_id"]
@@ -239,8 +241,8 @@ class Projector:
                         deferred.append(item)
                         continue
                     released.add(tid)
-            if since:
-                since.pop(src, None)
+                if since:
+                    since.pop(src, None)
             ready.append(item)
         return ready, deferred
 

@@ -225,6 +225,7 @@ class Projection:
         # send its ticket id to ClickHouse on every flush until the ticket arrives).
         self._absent_tickets: LruCache[str, bool] = LruCache(cache_size)
         self._absent_timers: LruCache[TimerKey, bool] = LruCache(cache_size)
+        self._kinds: dict[type, _Kind | None] = {}  # None: not an event
 
     def forget(self) -> None:
         """Drop cached state (partitions moved: another projector may have written since)."""
@@ -326,13 +327,17 @@ class Projection:
         :meth:`load_state_data` for the same events first."""
         batch = Batch()
         now_s = int(now.timestamp())
-        store_bodies = self.store_bodies
-        kinds = _KINDS
+        kinds = self._kinds
         one = self._project_one
         for cls, d, src in items:
-            kind = kinds.get((cls, store_bodies)) or _kind(cls, store_bodies)
-            if kind is not None:  # not an event (e.g. a tick): nothing to project
-                one(batch, kind, cls, d, src, now_s)
+            kind = kinds.get(cls)
+            if kind is None:
+                if cls in kinds:
+                    continue  # not an event (e.g. a tick): nothing to project
+                kind = kinds[cls] = _kind(cls, self.store_bodies)
+                if kind is None:
+                    continue
+            one(batch, kind, cls, d, src, now_s)
         return batch
 
     def _project_one(
