@@ -18,7 +18,6 @@ from typing import Any
 
 import faust
 
-from schemas.codec import encode
 from schemas.records import COMMAND_TYPES, MergeTickets, TicketOpened
 from streams import metrics
 from streams.app import app, ticket_commands_topic, ticket_events_topic
@@ -30,6 +29,7 @@ from streams.runtime import (
     UnitOfWork,
     count,
     decode_record,
+    encode,
     in_batches,
     now,
     partition_of,

@@ -27,7 +27,7 @@ from streams.runtime import BatchStats, UnitOfWork, count, decode_record, in_bat
 
 conversations = table("conversations", "conversation key → ConversationState (current ticket)")
 BATCH, WITHIN = 2000, 0.2  # records per batch, seconds to wait for a full one (see runtime)
-STATS = BatchStats("thread_channel_messages")
+STATS = BatchStats("thread_channel_messages", every=5.0)  # the benchmark runs ~5 s
 
 
 @app.agent(channel_messages_topic, concurrency=1)
