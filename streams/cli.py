@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 
 
@@ -32,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from streams.topics_admin import ensure_topics
 
     ensure_topics(settings, streams_settings)
+    _tune_gc()
 
     sys.argv = [
         "ticketstream-worker",
@@ -45,3 +47,14 @@ def run(args: argparse.Namespace) -> int:
     ]
     app.main()
     return 0  # pragma: no cover - app.main() exits
+
+
+def _tune_gc() -> None:
+    """Fewer cyclic-GC passes in the worker. A channel message allocates a few hundred
+    short-lived objects (records, events, states), so at CPython's default (a young collection
+    every 700 allocations, older ones every 10) the collector ran several times per message
+    and re-walked the long-lived state cache: ~14 µs of ~110 µs CPU per message offline. The
+    objects imported at start-up are frozen (never scanned again); cycles are still collected."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 10)

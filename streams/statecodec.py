@@ -42,8 +42,10 @@ def _fast_reducers() -> dict[type, Any]:
         for c in vars(module).values()
         if isinstance(c, type) and dataclasses.is_dataclass(c)
     ]
+    # an enum member's reduction is looked up, not computed: ``dict.__getitem__`` is a C call,
+    # where a Python reducer cost ~0.7 µs per member (a ticket state holds ~6)
     table: dict[type, Any] = {
-        c: _reduce_enum
+        c: {m: _reduce_enum(m) for m in c}.__getitem__
         for c in vars(records).values()
         if isinstance(c, type) and issubclass(c, enum.Enum) and c is not enum.Enum
     }
