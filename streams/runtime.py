@@ -167,19 +167,31 @@ class BatchStats:
     def __init__(self, name: str, every: float = 15.0) -> None:
         self.name, self.every = name, every
         self._last_end: float | None = None
+        self._last_end_cpu = 0.0
         self._reset()
 
     def _reset(self) -> None:
         self._since = time.monotonic()
         self._cpu_since = time.process_time()
         self._n = self._records = 0
-        self._decide = self._send = self._state = self._between = 0.0
+        self._decide = self._send = self._state = self._between = self._between_cpu = 0.0
 
-    def add(self, records: int, started: float, decide: float, send: float, state: float) -> None:
-        """Count a batch that started at ``started`` (monotonic) and took the seconds given."""
+    def add(
+        self,
+        records: int,
+        started: float,
+        started_cpu: float,
+        decide: float,
+        send: float,
+        state: float,
+    ) -> None:
+        """Count a batch that started at ``started`` (monotonic; ``started_cpu``: process CPU
+        time) and took the seconds given."""
         if self._last_end is not None:
             self._between += max(0.0, started - self._last_end)
+            self._between_cpu += max(0.0, started_cpu - self._last_end_cpu)
         self._last_end = time.monotonic()
+        self._last_end_cpu = time.process_time()
         self._n += 1
         self._records += records
         self._decide += decide
@@ -192,10 +204,10 @@ class BatchStats:
             log.info(
                 "%s: %d batches, %.0f records/batch; per batch %.1f ms deciding, %.1f ms "
                 "producing events (acked; states pickled meanwhile), %.1f ms writing state, "
-                "%.1f ms between batches; CPU %.0f %% of %.1f s",
+                "%.1f ms between batches (%.1f ms CPU); CPU %.0f %% of %.1f s",
                 self.name, n, self._records / n, 1000 * self._decide / n,
                 1000 * self._send / n, 1000 * self._state / n, 1000 * self._between / n,
-                100 * cpu / wall, wall,
+                1000 * self._between_cpu / n, 100 * cpu / wall, wall,
             )  # fmt: skip
             self._reset()
 
@@ -378,7 +390,7 @@ async def in_batches(
     then each table key written once) before the next is taken."""
     async for events in stream.take_events(size, within=within):
         async with TICKET_STATE_LOCK:
-            started = time.monotonic()
+            started, started_cpu = time.monotonic(), time.process_time()
             uow = UnitOfWork()
             for event in events:
                 uow.begin()
@@ -389,7 +401,10 @@ async def in_batches(
                     uow.park(event, exc)
             decided = time.monotonic()
             await uow.commit_or_exit()
-            stats.add(len(events), started, decided - started, uow.send_seconds, uow.state_seconds)
+            stats.add(
+                len(events), started, started_cpu, decided - started, uow.send_seconds,
+                uow.state_seconds,
+            )  # fmt: skip
 
 
 _partition_counts: dict[str, int] = {}
