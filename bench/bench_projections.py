@@ -509,7 +509,13 @@ p99 target ≤ {P99_TARGET} s: {"met" if lat["meets_target"] else "NOT met"}.{_r
 {reb["events"]:,} events → {reb["rows"]:,} rows in {reb["seconds"]} s: **{reb["events_per_s"]:,} events/s** (replay into fresh tables + RENAME swap + catch-up).
 
 Machine: {out["machine"]}.
-"""
+{_notes(out)}"""
+
+
+def _notes(out: dict[str, Any]) -> str:
+    """The run's notes (``notes`` in the .json, added by hand after a run; then ``--render``)."""
+    notes = out.get("notes") or []
+    return "\n## Notes\n\n" + "\n".join(f"- {n}" for n in notes) + "\n" if notes else ""
 
 
 if __name__ == "__main__":
