@@ -45,7 +45,9 @@ def _run(args: argparse.Namespace) -> int:
     if ps.projections_processes > 1:
         from projections.processes import run_processes
 
-        return run_processes(core, ps.projections_processes, port, stop)
+        return run_processes(
+            core, ps.projections_processes, port, stop, ps.projections_metrics_host
+        )
     if port:
         start_http_server(port, addr=ps.projections_metrics_host)
     tune_gc()

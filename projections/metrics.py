@@ -20,8 +20,12 @@ RETRIES = Counter(
 )
 for _stage in ("load_state", "insert"):  # exported at 0 from the start: rates and alerts see
     RETRIES.labels(_stage)  # "no retries" rather than no series (Prometheus' own advice)
+# multiprocess_mode: how the parent of several projector processes combines their values
+# (projections.processes; ignored with one process).
 CLICKHOUSE_UP = Gauge(
-    "ticketstream_projector_clickhouse_up", "1 when the last ClickHouse operation succeeded"
+    "ticketstream_projector_clickhouse_up",
+    "1 when the last ClickHouse operation succeeded",
+    multiprocess_mode="livemin",
 )
 DEAD_LETTERS = Counter(
     "ticketstream_projector_dead_letters_total", "Undecodable records sent to the dead-letter topic"
@@ -35,8 +39,10 @@ LAG = Gauge(
     "ticketstream_projector_lag_messages",
     "Records not yet consumed (from fetch high-water marks)",
     ["topic"],
+    multiprocess_mode="livesum",
 )
 FRESHNESS = Gauge(
     "ticketstream_projector_freshness_seconds",
     "Now minus the event time of the newest event written to ClickHouse, seconds",
+    multiprocess_mode="livemax",
 )

@@ -1,9 +1,12 @@
 """Two projector processes in one consumer group (``TICKETSTREAM_PROJECTIONS_PROCESSES=2``)
-split the partitions and together give every cookbook query its hand-computed answer."""
+split the partitions and together give every cookbook query its hand-computed answer; one
+/metrics serves both processes' counts."""
 
 from __future__ import annotations
 
+import socket
 import threading
+import urllib.request
 from typing import Any
 
 import pytest
@@ -39,7 +42,10 @@ def test_two_processes_share_the_partitions_and_give_the_known_answers(
     admin = DriverEngine(core.clickhouse_host, core.clickhouse_port)
     stop = threading.Event()
     codes: list[int] = []
-    runner = threading.Thread(target=lambda: codes.append(run_processes(core, 2, 0, stop)))
+    with socket.socket() as probe:  # a free port for the one /metrics of both processes
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    runner = threading.Thread(target=lambda: codes.append(run_processes(core, 2, port, stop)))
     runner.start()
     kafka = KafkaAdminClient(bootstrap_servers=core.kafka_bootstrap)
     try:
@@ -58,8 +64,11 @@ def test_two_processes_share_the_partitions_and_give_the_known_answers(
         ]
         assert all(len(n) == 1 for n in numbers), shares
         assert sorted(p for n in numbers for p in next(iter(n))) == [0, 1, 2, 3], shares
-        assert produce(core.kafka_bootstrap, known_stream(), topics) == DISTINCT_EVENTS + 2
+        produced = produce(core.kafka_bootstrap, known_stream(), topics)
+        assert produced == DISTINCT_EVENTS + 2
         wait_until(lambda: answers(core, db) == EXPECTED, 60, "the cookbook answers")
+        # every record was read once, by one of the two processes: the sum over both, one target
+        wait_until(lambda: _records_read(port) == produced, 10, "both processes' record counts")
     finally:
         kafka.close()
         stop.set()
@@ -70,3 +79,14 @@ def test_two_processes_share_the_partitions_and_give_the_known_answers(
     finally:
         admin.execute(f"DROP DATABASE IF EXISTS {db}")
         admin.close()
+
+
+def _records_read(port: int) -> float:
+    """``ticketstream_projector_records_total`` summed over topics, from the one /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("ticketstream_projector_records_total{")
+    )
