@@ -2,6 +2,13 @@
 4 partitions, the real broker) vs raw aiokafka consume→produce of the same messages, same run.
 
     python -m bench.bench_streams [--customers 4000] [--per-customer 5] [--open-tickets 100000]
+    python -m bench.bench_streams --offline-cpu [--repeat 5]
+
+``--offline-cpu`` needs no broker: it runs the worker's record path (``thread_channel_messages``'s
+handler and the ticket aggregate, in batches of 2,000, tables as dicts) over the same messages in
+this process, with the worker's GC settings, and prints the CPU time per message of deciding and
+of pickling the states (min of ``--repeat`` runs): where the worker's CPU goes, measured without
+the broker, Faust or the load of other processes. Writes nothing.
 
 Needs the dev stack (``ticketstream dev up``; TICKETSTREAM_KAFKA_BOOTSTRAP). Topics are unique
 per run. Both sides read the same pre-produced messages from the start of a 4-partition topic;
@@ -123,6 +130,78 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def offline_cpu(customers: int, per_customer: int, repeat: int) -> dict[str, float]:
+    """CPU µs per message of the record path and of pickling the states (min of ``repeat``)."""
+    import os as _os
+
+    _os.environ.setdefault(
+        "TICKETSTREAM_STREAMS_AGENTS", "thread_channel_messages,handle_ticket_commands"
+    )
+    _os.environ.setdefault("TICKETSTREAM_STREAMS_STORE", "memory")
+    import importlib
+    import sys
+
+    from aiokafka.partitioner import murmur2
+
+    from streams.statecodec import dumps
+
+    importlib.import_module("streams.app")  # first: it imports the agents and streams.runtime
+    htc = sys.modules["streams.agents.handle_ticket_commands"]
+    tcm = sys.modules["streams.agents.thread_channel_messages"]
+    runtime = sys.modules["streams.runtime"]
+    from streams.cli import _tune_gc
+
+    _tune_gc()  # the worker's GC settings (its CPU per message depends on them)
+
+    class Message:  # what the handlers read of a Kafka record
+        def __init__(self, key: bytes, value: bytes, partition: int, offset: int) -> None:
+            self.topic, self.key, self.value = "bench", key, value
+            self.partition, self.offset, self.timestamp = partition, offset, None
+
+    class Event:  # weak-referenceable, as Faust's events
+        def __init__(self, message: Message) -> None:
+            self.message = message
+
+    class Table:  # a table's name and a dict as its store
+        def __init__(self, name: str) -> None:
+            self.name, self.data = name, {}
+
+    records = encoded(channel_messages(customers, per_customer))
+    events = [
+        Event(Message(k, v, (murmur2(k) & 0x7FFFFFFF) % 4, i)) for i, (k, v) in enumerate(records)
+    ]
+    real = tcm.conversations, htc.tickets, htc.ticket_history
+    best = {"record_path_us_per_msg": float("inf"), "pickle_states_us_per_msg": float("inf")}
+    try:
+        for _ in range(repeat):
+            tables = [Table(t.name) for t in real]
+            tcm.conversations, htc.tickets, htc.ticket_history = tables
+            runtime._STATE_CACHE.clear()
+            decide = pickle = 0.0
+            for b in range(0, len(events), 2000):
+                uow = runtime.UnitOfWork()
+                c0 = time.process_time()
+                for event in events[b : b + 2000]:
+                    uow.begin()
+                    tcm._handle(uow, event)  # type: ignore[arg-type]
+                    uow.keep()
+                c1 = time.process_time()
+                raws = [(k, value, dumps(value)) for k, (_, value, _) in uow._writes.items()]
+                c2 = time.process_time()
+                for (name, key), value, raw in raws:
+                    next(t for t in tables if t.name == name).data[key] = raw
+                    runtime._STATE_CACHE[(name, key)] = value
+                decide, pickle = decide + c1 - c0, pickle + c2 - c1
+            n = len(events)
+            best["record_path_us_per_msg"] = min(best["record_path_us_per_msg"], 1e6 * decide / n)
+            best["pickle_states_us_per_msg"] = min(
+                best["pickle_states_us_per_msg"], 1e6 * pickle / n
+            )
+    finally:
+        tcm.conversations, htc.tickets, htc.ticket_history = real
+    return {k: round(v, 1) for k, v in best.items()}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--customers", type=int, default=4000)
@@ -133,7 +212,13 @@ def main() -> int:
         default="thread_channel_messages,handle_ticket_commands",
         help="agent modules the worker loads (default: threading + ticket aggregate; '' = all)",
     )
+    ap.add_argument("--offline-cpu", action="store_true", help="CPU of the record path, no broker")
+    ap.add_argument("--repeat", type=int, default=5, help="runs of --offline-cpu (min is kept)")
     args = ap.parse_args()
+    if args.offline_cpu:
+        cpu = offline_cpu(args.customers, args.per_customer, args.repeat)
+        print(json.dumps({"messages": args.customers * args.per_customer, **cpu}, indent=2))
+        return 0
     settings = Settings()  # type: ignore[call-arg]
     bootstrap = settings.kafka_bootstrap
     commit = source_commit()
