@@ -113,6 +113,21 @@ def records_per_message(bootstrap: str, topics: dict[str, str], n: int) -> dict[
     return out
 
 
+def drop_topics(bootstrap: str, prefixes: tuple[str, ...]) -> None:
+    """Delete this run's topics (its prefix, its app's changelogs). Every run makes ~25; left
+    on the shared dev broker they pile up (1,501 topics seen), and every client that asks for
+    all topics' metadata (a worker's producer at start) decodes them in Python."""
+    from kafka.admin import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        mine = [t for t in admin.list_topics() if t.startswith(prefixes)]
+        if mine:
+            admin.delete_topics(mine)
+    finally:
+        admin.close()
+
+
 def source_commit() -> str:
     """The commit the worker runs (``+dirty`` when its streams/ or schemas/ files differ)."""
     root = Path(__file__).resolve().parent.parent
@@ -279,6 +294,7 @@ def main() -> int:
         rss = rss_mb(worker.proc.pid) if worker.proc else float("nan")
     finally:
         worker.stop()
+        drop_topics(bootstrap, (prefix, f"{run}-"))
     ratio = rate / raw_rate
     result = {
         "benchmark": "streams",
