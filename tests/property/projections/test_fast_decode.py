@@ -9,15 +9,18 @@ from io import BytesIO
 from typing import Any
 
 import pytest
-from fastavro import parse_schema, schemaless_writer
+from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from schemas import convert, loader
 from schemas.codec import SINGLE_OBJECT_MAGIC, Codec, SchemaDecodeError
 from schemas.fastdecode import (
+    MAX_MS,
+    MIN_MS,
     DatumDecoder,
     _without_millis,
+    compiled_reader,
     fast_decoder,
     millis_to_datetime,
     record_of,
@@ -163,3 +166,76 @@ def test_millis_to_datetime_is_exact_to_the_millisecond(ms: int) -> None:
     expected = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)
     got = millis_to_datetime(ms)
     assert got == expected and got.tzinfo is not None and got.utcoffset() == timedelta(0)
+
+
+def fastavro_datum(cls: type, data: bytes) -> tuple[str, Any]:
+    """What fastavro reads from single-object bytes of this build's ``cls`` schema (instants as
+    epoch ms), or that it fails (an error, or bytes left over)."""
+    schema = parse_schema(_without_millis(CODEC.schemas[cls.__name__].expanded))
+    buf = BytesIO(data)
+    buf.seek(10)
+    try:
+        got = schemaless_reader(buf, schema, None)
+    except Exception:
+        return "fails", None
+    if buf.tell() != len(data):
+        return "fails", None
+    return "datum", got
+
+
+COMPILED = {cls: compiled_reader(CODEC.schemas[cls.__name__].expanded) for cls in record_classes()}
+
+
+@pytest.mark.parametrize("cls", record_classes(), ids=lambda c: c.__name__)
+@PER_RECORD
+@given(data=st.data())
+def test_the_compiled_reader_reads_fastavros_datum(cls: type, data: Any) -> None:
+    read = COMPILED[cls]
+    assert read is not None, f"no compiled reader for {cls.__name__}"
+    encoded = CODEC.encode(data.draw(for_record(cls)))
+    assert ("datum", read(encoded)) == fastavro_datum(cls, encoded)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    cls=st.sampled_from(record_classes()),
+    data=st.data(),
+    cut=st.integers(0, 200),
+    flip=st.integers(0, 255),
+    extra=st.binary(max_size=3),
+)
+def test_the_compiled_reader_never_accepts_what_fastavro_reads_otherwise(
+    cls: type, data: Any, cut: int, flip: int, extra: bytes
+) -> None:
+    """On damaged bytes it may refuse what fastavro reads (the generic path then decides), but
+    what it returns is fastavro's datum."""
+    read = COMPILED[cls]
+    assert read is not None
+    encoded = bytearray(CODEC.encode(data.draw(for_record(cls))))
+    if cut < len(encoded):
+        encoded[cut] ^= flip
+    damaged = bytes(encoded[: max(0, len(encoded) - cut // 50)]) + extra
+    try:
+        got = read(damaged)
+    except Exception:
+        return
+    kind, expected = fastavro_datum(cls, damaged)
+    assert kind == "datum" and got == expected
+    for ms in _instants(CODEC.schemas[cls.__name__].expanded, got):
+        assert MIN_MS <= ms <= MAX_MS
+
+
+def _instants(schema: Any, value: Any) -> list[int]:
+    """The timestamp-millis values in ``value`` (a datum of ``schema``)."""
+    if isinstance(schema, list):
+        return (
+            [x for branch in schema for x in _instants(branch, value)] if value is not None else []
+        )
+    if isinstance(schema, dict):
+        if schema.get("logicalType") == "timestamp-millis":
+            return [value] if isinstance(value, int) and not isinstance(value, bool) else []
+        if schema.get("type") == "record" and isinstance(value, dict):
+            return [x for f in schema["fields"] for x in _instants(f["type"], value[f["name"]])]
+        if schema.get("type") == "array" and isinstance(value, list):
+            return [x for v in value for x in _instants(schema["items"], v)]
+    return []
