@@ -122,7 +122,7 @@ async def _handle(values: list[bytes]) -> None:
         except SchemaDecodeError:
             log.warning("routing feed: skipped an undecodable record")
             metrics.DEAD_LETTERS.labels(routing_feed_topic.get_topic_name()).inc()
-    started = time.monotonic()
+    started, started_cpu = time.monotonic(), time.process_time()
     state = router_state()
     # decide and save the changed rows with no await in between: a rebuild cannot interleave
     assignments = on_events(state, records, POLICY, STRATEGY)
@@ -138,7 +138,8 @@ async def _handle(values: list[bytes]) -> None:
     times = [r.envelope.occurred_at for r in records if hasattr(r, "envelope")]
     await _send(assignments, max(times) if times else now(), observe=True)
     _set_queue_gauges(state)
-    STATS.add(len(values), decided - started, time.monotonic() - saved, saved - decided)
+    sent = time.monotonic()
+    STATS.add(len(values), started, started_cpu, decided - started, sent - saved, saved - decided)
 
 
 async def _send(assignments: list[Assignment], at: datetime, *, observe: bool) -> None:
