@@ -70,7 +70,8 @@ def apply(state: r.RoutingState, e: Any, policy: r.ReassignPolicy) -> None:
         t = r.RoutedTicket(e.ticket_id, e.channel, e.priority, e.group, e.language, 1, at)
         r.enqueue(state, t)
     elif isinstance(e, TicketAssigned):
-        r.assigned(state, e.ticket_id, e.agent_id, confirmed=True)
+        if not _stale_confirmation(state, e, policy):
+            r.assigned(state, e.ticket_id, e.agent_id, confirmed=True)
     elif isinstance(e, TicketUnassigned):
         reason = (
             AssignmentReason.ESCALATION if e.reason == "escalation" else AssignmentReason.ROUTING
@@ -108,6 +109,20 @@ def apply(state: r.RoutingState, e: Any, policy: r.ReassignPolicy) -> None:
             tier=e.tier,
             groups=e.groups,
         )
+
+
+def _stale_confirmation(state: r.RoutingState, e: TicketAssigned, policy: r.ReassignPolicy) -> bool:
+    """The ticket confirms routing's own choice of an agent who has left since (offline/away,
+    per policy), and routing has already taken the ticket back from them. The feed has no
+    order across its sources (ticket events are forwarded, presence changes sent directly), so
+    the confirmation can come after the presence change; holding the ticket for the absent
+    agent would leave it unanswered. A manual assignment is a supervisor's fact: always kept."""
+    if e.reason is AssignmentReason.MANUAL:
+        return False
+    t = state.ticket(e.ticket_id)
+    if t is None or t.assignee == e.agent_id:
+        return False
+    return policy.leaves(state.agent(e.agent_id).presence)
 
 
 def _status_changed(

@@ -13,6 +13,7 @@ from schemas.records import (
     AssignmentReason,
     Channel,
     Priority,
+    TicketAssigned,
     TicketStatus,
 )
 from streams.domain.router import on_events
@@ -122,6 +123,35 @@ def test_offline_agent_s_tickets_are_reassigned_and_capacity_still_holds() -> No
         Assignment("T1", "cy", R.REASSIGNED_PRESENCE, "ann", at(10)),
         Assignment("T3", "cy", R.REASSIGNED_PRESENCE, "ann", at(10)),
     ]
+
+
+def test_a_confirmation_after_its_agent_left_does_not_give_the_ticket_back_to_them() -> None:
+    # routing chose ann for T1 and T2 (unconfirmed); ann goes offline before the tickets'
+    # TicketAssigned(ann) reach the feed (presence is sent to the feed directly)
+    state = given([*online("ann", line=2), *online("bob", line=2), opened("T1", 1),
+                   opened("T2", 2)])  # fmt: skip
+    assert {t.ticket_id: t.assignee for t in state.tickets.values()} == {"T1": "ann", "T2": "bob"}
+    out = on_events(
+        state,
+        [presence("ann", AgentPresence.OFFLINE, 5), assigned_event("T1", "ann", 3),
+         assigned_event("T2", "bob", 3)],
+        POLICY,
+        LL,
+    )  # fmt: skip
+    # T1 was taken back at 09:05 and stays with whoever routing picks next: bob (1/2 seats used)
+    assert out == [Assignment("T1", "bob", R.REASSIGNED_PRESENCE, "ann", at(5))]
+    # the late confirmation of ann changed nothing; bob's own confirmation still counts
+    assert {t.ticket_id: (t.assignee, t.confirmed) for t in state.tickets.values()} == {
+        "T1": ("bob", False), "T2": ("bob", True),
+    }  # fmt: skip
+
+
+def test_a_manual_assignment_to_an_offline_agent_is_kept() -> None:
+    state = given([*online("ann", line=2), presence("ann", AgentPresence.OFFLINE, 1),
+                   opened("T1", 2)])  # fmt: skip
+    manual = TicketAssigned(env("T1", 3, "assigned"), "T1", "ann", R.MANUAL)
+    assert on_events(state, [manual], POLICY, LL) == []
+    assert (state.tickets["T1"].assignee, state.tickets["T1"].confirmed) == ("ann", True)
 
 
 def test_away_agent_keeps_tickets_when_policy_says_so() -> None:
