@@ -198,10 +198,15 @@ class Gateway:
         )
         # ChannelMessageReceived compiled from its schema: the codec's bytes at half its CPU.
         self._encode = compiled_encoder(ChannelMessageReceived)
-        # Metric children resolved once: prometheus-client's labels() costs microseconds a call.
-        self._dropped = {c: metrics.REDELIVERIES_DROPPED.labels(c.value) for c in Channel}
-        self._produce_seconds = {c: metrics.PRODUCE_SECONDS.labels(c.value) for c in Channel}
-        self._produced = {c: metrics.MESSAGES.labels(c.value) for c in Channel}
+        # Metric children resolved once (prometheus-client's labels() costs microseconds a call)
+        # and updated through tallies (metrics.py): plain numbers until the registry is collected.
+        self._dropped = {
+            c: metrics.counted(metrics.REDELIVERIES_DROPPED.labels(c.value)) for c in Channel
+        }
+        self._produce_seconds = {
+            c: metrics.timed(metrics.PRODUCE_SECONDS.labels(c.value)) for c in Channel
+        }
+        self._produced = {c: metrics.counted(metrics.MESSAGES.labels(c.value)) for c in Channel}
 
     def app(self) -> web.Application:
         from ticketstream.observability.http import add_metrics_route
@@ -221,8 +226,8 @@ class Gateway:
         if channel is Channel.WECHAT:
             budget = min(budget, WECHAT_BUDGET)
 
-        requests = metrics.REQUESTS.labels(label)
-        seconds = metrics.REQUEST_SECONDS.labels(label)
+        requests = metrics.counted(metrics.REQUESTS.labels(label))
+        seconds = metrics.timed(metrics.REQUEST_SECONDS.labels(label))
         rejected: dict[str, Counter] = {}  # reason → counter child (a small fixed set)
 
         async def handle(request: web.Request) -> web.StreamResponse:
