@@ -5,6 +5,8 @@ from __future__ import annotations
 import pickle
 from datetime import UTC, datetime
 
+import pytest
+
 from schemas.records import Channel, TicketStatus
 from streams.domain.threading import ConversationState, thread
 from streams.domain.tickets import TicketState, evolve, handle
@@ -35,3 +37,35 @@ def test_states_pickled_the_default_way_still_load() -> None:
     _, ticket = built_ticket()
     assert pickle.loads(pickle.dumps(ticket, protocol=5)) == ticket
     assert pickle.loads(dumps(ticket)) == pickle.loads(pickle.dumps(ticket, protocol=5))
+
+
+def test_utc_comes_back_as_the_utc_singleton_and_other_offsets_equal() -> None:
+    from datetime import timedelta, timezone
+
+    at = datetime(2026, 11, 23, 9, 30, 15, 123456, tzinfo=UTC)
+    assert pickle.loads(dumps(at)).tzinfo is UTC
+    for tz in (timezone(timedelta(hours=7)), timezone(timedelta(hours=-3, minutes=-30), "X")):
+        back = pickle.loads(dumps(at.astimezone(tz)))
+        assert (back, back.tzinfo, back.tzname()) == (at, tz, tz.tzname(None))
+
+
+def test_each_value_is_a_complete_pickle_even_after_a_failed_one() -> None:
+    import io
+
+    from streams import statecodec
+
+    conv, ticket = built_ticket()
+
+    def fresh(value: object) -> bytes:
+        buf = io.BytesIO()
+        pickler = pickle.Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
+        pickler.dispatch_table = statecodec._REDUCERS
+        pickler.dump(value)
+        return buf.getvalue()
+
+    first = dumps(ticket)
+    with pytest.raises((pickle.PicklingError, AttributeError)):
+        dumps((ticket, lambda: None))  # unpicklable, after part of it was written
+    assert dumps(ticket) == first == fresh(ticket)
+    assert dumps(conv) == fresh(conv)  # nothing of the ticket (memo, bytes) carried over
+    assert pickle.loads(dumps(conv)) == conv
