@@ -29,6 +29,7 @@ from rocksdict import WriteBatch
 from schemas import codec
 from schemas.codec import SchemaDecodeError
 from schemas.deadletter import dead_letter
+from schemas.fastdecode import fast_decoder
 from schemas.fastencode import compiled_encoder
 from streams import metrics
 from streams.app import app, dead_letter_topic, streams_settings
@@ -111,17 +112,26 @@ def _partition_of_key(key: bytes, partitions: int) -> int:
 
 
 _COUNTERS: dict[tuple[Any, ...], Any] = {}
+_PENDING_COUNTS: dict[tuple[Any, ...], int] = {}
 
 
 def count(metric: Any, *labels: str) -> None:
-    """``metric.labels(*labels).inc()`` with the labelled child kept: ``labels()`` checks and
-    looks up its arguments on every call (~3 µs, several times per channel message). Label
-    values come from small fixed sets (metric naming rules), so the cache stays small."""
+    """``metric.labels(*labels).inc()``, applied when the batch is done (``flush_counts``, which
+    ``in_batches`` calls after each commit): an increment is a labels lookup and a locked add
+    (~2.5 µs, several times per channel message), a pending count a dict update. Label values
+    come from small fixed sets (metric naming rules), so both dicts stay small."""
     key = (metric, *labels)
-    child = _COUNTERS.get(key)
-    if child is None:
-        child = _COUNTERS[key] = metric.labels(*labels)
-    child.inc()
+    _PENDING_COUNTS[key] = _PENDING_COUNTS.get(key, 0) + 1
+
+
+def flush_counts() -> None:
+    """Apply the counts ``count`` collected (one ``inc`` per metric and labels)."""
+    for key, n in _PENDING_COUNTS.items():
+        child = _COUNTERS.get(key)
+        if child is None:
+            child = _COUNTERS[key] = key[0].labels(*key[1:])
+        child.inc(n)
+    _PENDING_COUNTS.clear()
 
 
 # Ticket state is written by two agents of this worker (channel messages, ticket commands).
@@ -133,12 +143,35 @@ TICKET_STATE_LOCK = asyncio.Lock()
 _Send = tuple[str, bytes | None, bytes, int | None]  # topic, key, value, partition (None: by key)
 
 
-def decode_record(event: faust.EventT, expected: Any = None) -> Any:
-    """The record of ``event``; raises SchemaDecodeError with its topic/partition/offset."""
+_FAST_DECODE: tuple[codec.Codec, Callable[..., Any]] | None = None
+
+
+def decode_record(event: faust.EventT, expected: type | tuple[type, ...] | None = None) -> Any:
+    """The record of ``event`` (``expected``: a class or tuple of classes it must be); raises
+    SchemaDecodeError with its topic/partition/offset, as ``codec.decode``.
+
+    Decoded by ``schemas.fastdecode`` for the process-wide codec: the same record as
+    ``codec.decode`` (its contract, property-tested there) at ~0.6 of the CPU (a channel message:
+    ~12 vs ~20 µs; fastavro turns each timestamp into a datetime the slow way)."""
+    global _FAST_DECODE
+    current = codec.default_codec()
+    if _FAST_DECODE is None or _FAST_DECODE[0] is not current:
+        _FAST_DECODE = (current, fast_decoder(current))
     msg = event.message
-    return codec.decode(
-        msg.value, topic=msg.topic, partition=msg.partition, offset=msg.offset, expected=expected
-    )
+    record = _FAST_DECODE[1](msg.value, msg.topic, msg.partition, msg.offset)
+    if expected is not None and not isinstance(record, expected):
+        names = (
+            " or ".join(t.__name__ for t in expected)
+            if isinstance(expected, tuple)
+            else expected.__name__
+        )
+        raise SchemaDecodeError(
+            f"found a {type(record).__name__}, expected {names}",
+            topic=msg.topic,
+            partition=msg.partition,
+            offset=msg.offset,
+        )
+    return record
 
 
 _ENCODERS: dict[type, Callable[[Any], bytes]] = {}
@@ -403,6 +436,7 @@ async def in_batches(
                     uow.park(event, exc)
             decided = time.monotonic()
             await uow.commit_or_exit()
+            flush_counts()
             stats.add(
                 len(events), started, started_cpu, decided - started, uow.send_seconds,
                 uow.state_seconds,
