@@ -89,7 +89,9 @@ def apply_commands(uow: UnitOfWork, event: faust.EventT, commands: list[tuple[st
 def _apply(
     uow: UnitOfWork, event: faust.EventT, ticket_id: str, command: Any, lands: Lands
 ) -> tuple[Any, ...]:
-    state = uow.load(tickets, ticket_id, TicketState(ticket_id), event)
+    state = uow.load(tickets, ticket_id, None, event)
+    if state is None:  # built only when missing: a 33-field frozen state costs ~8 µs to make
+        state = TicketState(ticket_id)
     outcome = handle(state, command, now(), lands)
     kind = type(command).__name__
     if outcome.duplicate:  # replayed: send its events again (same ids), change nothing

@@ -38,7 +38,9 @@ async def thread_channel_messages(stream: Any) -> None:
 def _handle(uow: UnitOfWork, event: faust.EventT) -> None:
     message = decode_record(event, ChannelMessageReceived)
     key = message.conversation_key
-    state = uow.load(conversations, key, ConversationState(key), event)
+    state = uow.load(conversations, key, None, event)
+    if state is None:
+        state = ConversationState(key)
     # a new ticket belongs to the customer the sender's identity is linked to (else its home)
     new_state, commands = thread(state, message, linked_customer(message), lands=local_to(event))
     if new_state is not state:
