@@ -94,14 +94,6 @@ dead_letter_topic = _topic(names.DEAD_LETTER)
 # feed (ticket and SLA events forwarded by forward_routing_feed; agent events sent to it by
 # handle_agent_commands directly, so they do not queue behind the others); its table has one key.
 routing_feed_topic = _topic(ROUTING_FEED, partitions=1)
-routing_sources_topic = app.topic(
-    streams_settings.topic(names.TICKET_EVENTS),
-    streams_settings.topic(names.SLA_EVENTS),
-    key_type=bytes,
-    value_type=bytes,
-    key_serializer="raw",
-    value_serializer="raw",
-)
 
 
 def discover_agents() -> list[str]:

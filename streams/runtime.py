@@ -14,7 +14,7 @@ import pickle
 import time
 import weakref
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -424,23 +424,31 @@ async def in_batches(
     fails half-way is dead-lettered and leaves nothing behind; the batch commits (sends acked,
     then each table key written once) before the next is taken."""
     async for events in stream.take_events(size, within=within):
-        async with TICKET_STATE_LOCK:
-            started, started_cpu = time.monotonic(), time.process_time()
-            uow = UnitOfWork()
-            for event in events:
-                uow.begin()
-                try:
-                    handle(uow, event)
-                    uow.keep()
-                except Exception as exc:  # a bug or bad data: park the record, keep the worker up
-                    uow.park(event, exc)
-            decided = time.monotonic()
-            await uow.commit_or_exit()
-            flush_counts()
-            stats.add(
-                len(events), started, started_cpu, decided - started, uow.send_seconds,
-                uow.state_seconds,
-            )  # fmt: skip
+        await run_batch(events, handle, stats)
+
+
+async def run_batch(
+    events: Sequence[faust.EventT], handle: Callable[[UnitOfWork, faust.EventT], None],
+    stats: BatchStats,
+) -> None:  # fmt: skip
+    """Run ``handle`` on one batch of records as one ``UnitOfWork`` (see ``in_batches``)."""
+    async with TICKET_STATE_LOCK:
+        started, started_cpu = time.monotonic(), time.process_time()
+        uow = UnitOfWork()
+        for event in events:
+            uow.begin()
+            try:
+                handle(uow, event)
+                uow.keep()
+            except Exception as exc:  # a bug or bad data: park the record, keep the worker up
+                uow.park(event, exc)
+        decided = time.monotonic()
+        await uow.commit_or_exit()
+        flush_counts()
+        stats.add(
+            len(events), started, started_cpu, decided - started, uow.send_seconds,
+            uow.state_seconds,
+        )  # fmt: skip
 
 
 _partition_counts: dict[str, int] = {}

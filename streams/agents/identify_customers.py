@@ -15,17 +15,13 @@ from typing import Any
 from schemas import codec
 from schemas.codec import SchemaDecodeError
 from schemas.records import ChannelMessageReceived
-from streams.app import app, channel_messages_topic, customer_commands_topic
+from streams.app import channel_messages_topic, customer_commands_topic
 from streams.domain.identity import home_customer_id, identity_of, label
-from streams.runtime import each_event, load, store, table
+from streams.fanout import each_record, on_batches
+from streams.runtime import load, store, table
 
 sightings = table("customer_sightings", "conversation key → sender identities seen in it")
 MAX_SENDERS = 32  # identities remembered per conversation (a group chat's regulars)
-
-
-@app.agent(channel_messages_topic, concurrency=1)
-async def identify_customers(stream: Any) -> None:
-    await each_event(stream, _handle)
 
 
 async def _handle(event: Any) -> None:
@@ -42,3 +38,7 @@ async def _handle(event: Any) -> None:
     # is decided once per identity by the customer)
     await customer_commands_topic.send(key=home.encode(), value=event.message.value)
     store(sightings, message.conversation_key, (*seen, label(identity))[-MAX_SENDERS:])
+
+
+# one agent per topic (streams.fanout): thread_channel_messages runs on the same batches
+on_batches(channel_messages_topic, "identify_customers", each_record(_handle))

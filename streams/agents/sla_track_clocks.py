@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import Sequence
 from typing import Any
 
 from faust.streams import _current_event
 
 from schemas import codec
 from streams.agents.sla_update_policies import sla_policies
-from streams.app import app, sla_events_topic, ticket_commands_topic, ticket_events_topic
+from streams.app import sla_events_topic, ticket_commands_topic, ticket_events_topic
 from streams.domain.sla.clock import next_due, on_event
+from streams.fanout import on_batches
 from streams.runtime import decode_or_park, load, store, table
 from streams.sla import metrics, policies
 from streams.sla.index import DueIndex
@@ -45,15 +47,17 @@ BATCH, WITHIN = 500, 0.05  # ticket events per batch, seconds to wait for a full
 SLA_STATE_LOCK = asyncio.Lock()  # one writer of the sla table at a time (this agent, the ticks)
 
 
-@app.agent(ticket_events_topic, concurrency=1)
-async def track_sla_clocks(stream: Any) -> None:
-    index = DueIndex(sla)
-    async for events in stream.take_events(BATCH, within=WITHIN):
-        async with SLA_STATE_LOCK:
-            await _handle(index, events)
+async def track_sla_clocks(events: Sequence[Any]) -> None:
+    async with SLA_STATE_LOCK:
+        await _handle(_INDEX, events)
 
 
-async def _handle(index: DueIndex, events: list[Any]) -> None:
+_INDEX = DueIndex(sla)
+# the topic's one agent (streams.fanout) also runs forward_routing_feed on these batches
+on_batches(ticket_events_topic, "track_sla_clocks", track_sla_clocks, size=BATCH, within=WITHIN)
+
+
+async def _handle(index: DueIndex, events: Sequence[Any]) -> None:
     decided: dict[str, Any] = {}  # ticket id → state decided in this batch, not yet saved
     saves = []
     futures: list[Any] = []

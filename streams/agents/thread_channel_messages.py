@@ -13,7 +13,7 @@ partition and acked before the batch's states are written, each table key once p
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
 import faust
 
@@ -21,18 +21,25 @@ from schemas.records import ChannelMessageReceived
 from streams import metrics
 from streams.agents.handle_ticket_commands import apply_commands, local_to
 from streams.agents.identity_owners import linked_customer  # routing engineer (identity)
-from streams.app import app, channel_messages_topic
+from streams.app import channel_messages_topic
 from streams.domain.threading import ConversationState, thread
-from streams.runtime import BatchStats, UnitOfWork, count, decode_record, in_batches, table
+from streams.fanout import on_batches
+from streams.runtime import BatchStats, UnitOfWork, count, decode_record, run_batch, table
 
 conversations = table("conversations", "conversation key → ConversationState (current ticket)")
 BATCH, WITHIN = 2000, 0.2  # records per batch, seconds to wait for a full one (see runtime)
 STATS = BatchStats("thread_channel_messages", every=5.0)  # the benchmark runs ~5 s
 
 
-@app.agent(channel_messages_topic, concurrency=1)
-async def thread_channel_messages(stream: Any) -> None:
-    await in_batches(stream, _handle, STATS, size=BATCH, within=WITHIN)
+async def thread_channel_messages(events: Sequence[faust.EventT]) -> None:
+    await run_batch(events, _handle, STATS)
+
+
+# the topic's one agent (streams.fanout) also runs identify_customers on these batches
+on_batches(
+    channel_messages_topic, "thread_channel_messages", thread_channel_messages,
+    size=BATCH, within=WITHIN,
+)  # fmt: skip
 
 
 def _handle(uow: UnitOfWork, event: faust.EventT) -> None:

@@ -1,0 +1,105 @@
+"""One Faust agent per source topic, running the handlers of every agent module that reads it.
+
+Several modules read the same topic (channel messages: threading and customer identification;
+ticket events: SLA clocks and the routing feed). Each used to be its own agent, so Faust
+delivered every record once per agent (its per-record delivery costs as much CPU as deciding the
+record) and kept the record unacknowledged until every agent had acked its copy. On a
+rebalance that could hold a worker in ``Consumer.wait_empty`` for about a minute: Faust's
+compiled stream iterator (faust/_cython/streams.pyx ``_prepare_event``, faust-streaming 0.15)
+drops a copy from an old consumer generation without releasing it, while the pure-Python
+iterator acks it, so a record whose other copy was already taken and acked stays unacked with
+one reference left. With one stream per topic a record is either taken (tracked, then acked
+after its batch) or dropped before it is tracked: nothing is left to wait for.
+
+A module registers ``on_batches(topic, handle, size=…, within=…)``; the first registration
+for a topic makes its agent (``concurrency=1``), which takes batches of up to the largest
+``size`` asked for, waiting at most the shortest ``within``, and awaits each handler on the
+batch in registration order (module import order) before Faust acks the batch. A handler
+deals with its own bad records (dead-letters them): an exception out of a handler stops the
+agent, as it did when the handler owned the agent. ``each_record`` adapts a per-record handler.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import faust
+from faust.streams import _current_event
+
+BatchHandler = Callable[[Sequence[faust.EventT]], Awaitable[None]]
+RecordHandler = Callable[[faust.EventT], Awaitable[None]]
+DEFAULT_SIZE, DEFAULT_WITHIN = 500, 0.05  # records per batch, seconds to wait for a full one
+
+
+class TopicAgent:
+    """The agent of one topic and the handlers it runs on each batch."""
+
+    def __init__(self, topic: faust.TopicT) -> None:
+        self.topic = topic
+        self.handlers: list[tuple[str, BatchHandler]] = []
+        self.size: int | None = None
+        self.within: float | None = None
+        from streams.app import app  # at registration: streams.app imports the agent modules
+
+        name = f"{topic.get_topic_name()}.handlers"
+        self.agent = app.agent(topic, name=name, concurrency=1)(self._run)
+
+    def add(self, label: str, handle: BatchHandler, size: int | None, within: float | None) -> None:
+        if any(existing == label for existing, _ in self.handlers):
+            raise ValueError(f"{label} is already registered on {self.topic.get_topic_name()}")
+        self.handlers.append((label, handle))
+        if size is not None:
+            self.size = max(self.size or 0, size)
+        if within is not None:
+            self.within = within if self.within is None else min(self.within, within)
+
+    async def _run(self, stream: Any) -> None:
+        size, within = self.size or DEFAULT_SIZE, self.within or DEFAULT_WITHIN
+        async for events in stream.take_events(size, within=within):
+            for _, handle in self.handlers:
+                await handle(events)
+
+
+_AGENTS: dict[str, TopicAgent] = {}
+
+
+def on_batches(
+    topic: faust.TopicT,
+    label: str,
+    handle: BatchHandler,
+    *,
+    size: int | None = None,
+    within: float | None = None,
+) -> TopicAgent:
+    """Run ``handle`` on every batch of ``topic``'s records (see the module docstring)."""
+    name = topic.get_topic_name()
+    agent = _AGENTS.get(name)
+    if agent is None:
+        agent = _AGENTS[name] = TopicAgent(topic)
+    agent.add(label, handle, size, within)
+    return agent
+
+
+def each_record(handle: RecordHandler) -> BatchHandler:
+    """A batch handler awaiting ``handle`` on each record in order, with the record as Faust's
+    current event (tables pick their partition from it); a record it fails on is dead-lettered
+    with its position and the rest of the batch carries on."""
+
+    from streams.runtime import park  # at registration (see TopicAgent)
+
+    async def run(events: Sequence[faust.EventT]) -> None:
+        for event in events:
+            _current_event.set(weakref.ref(event))
+            try:
+                await handle(event)
+            except Exception as exc:  # a bug or bad data: park the record, keep the worker up
+                await park(event, exc)
+
+    return run
+
+
+def agents() -> dict[str, TopicAgent]:
+    """The topic agents registered so far, by topic name."""
+    return dict(_AGENTS)
