@@ -30,6 +30,7 @@ from connectors import metrics
 from connectors.batching import BatchingProducer
 from connectors.channels import api, crypto, dingtalk, line, meta, telegram, wechat
 from connectors.channels.base import ChannelError, WebhookRequest, WebhookResult
+from connectors.channels.line_fast import Encoded, TextMessages
 from connectors.dedup import DedupCache, dedup_id
 from connectors.settings import ConnectorSettings
 from schemas.codec import default_codec
@@ -198,6 +199,12 @@ class Gateway:
         )
         # ChannelMessageReceived compiled from its schema: the codec's bytes at half its CPU.
         self._encode = compiled_encoder(ChannelMessageReceived)
+        # LINE's text messages written straight to those bytes (line_fast.py); None when the
+        # route is not configured or the writer's self-check against _encode failed.
+        secret = self.settings.line_channel_secret.get_secret_value()
+        self._line_fast = (
+            TextMessages.checked(secret, self.tenant_id, self._encode) if secret else None
+        )
         # Metric children resolved once (prometheus-client's labels() costs microseconds a call)
         # and updated through tallies (metrics.py): plain numbers until the registry is collected.
         self._dropped = {
@@ -213,13 +220,14 @@ class Gateway:
 
         app = web.Application(client_max_size=self.settings.gateway_max_body_bytes)
         for path, channel in ROUTES.items():
-            app.router.add_route("*", path, self._handler(channel, self._adapters[path]))
+            fast = self._line_fast if path == "/webhooks/line" else None
+            app.router.add_route("*", path, self._handler(channel, self._adapters[path], fast))
         app.router.add_get("/healthz", _health)
         add_metrics_route(app)
         return app
 
     def _handler(
-        self, channel: Channel, adapter: Adapter
+        self, channel: Channel, adapter: Adapter, fast: TextMessages | None = None
     ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         label = channel.value
         budget = self.settings.gateway_produce_timeout
@@ -234,7 +242,7 @@ class Gateway:
             started = time.perf_counter()
             requests.inc()
             try:
-                response = await self._handle(request, channel, adapter, budget)
+                response = await self._handle(request, channel, adapter, budget, fast)
             except ChannelError as exc:
                 counter = rejected.get(exc.reason)
                 if counter is None:
@@ -248,7 +256,12 @@ class Gateway:
         return handle
 
     async def _handle(
-        self, request: web.Request, channel: Channel, adapter: Adapter, budget: float
+        self,
+        request: web.Request,
+        channel: Channel,
+        adapter: Adapter,
+        budget: float,
+        fast: TextMessages | None,
     ) -> web.Response:
         limit = self.settings.gateway_max_body_bytes
         if request.content_length is not None and request.content_length > limit:
@@ -264,6 +277,18 @@ class Gateway:
         # aiohttp's header mapping is case-insensitive: adapters ask for lower-case names.
         req = WebhookRequest(request.method, request.headers, request.query, body)
         now = self.clock()
+        if fast is not None:
+            try:
+                encoded = fast(req, now)
+            except ChannelError:
+                raise
+            except Exception:  # a bug of the fast path: the general one decides (and logs)
+                log.exception("%s fast path failed on a request", channel.value)
+                encoded = None
+            if encoded is not None:  # verified; every message encoded (none: Verify's call)
+                if encoded:
+                    await self._store_encoded(channel, encoded, budget)
+                return web.Response(body=b"OK", content_type="text/plain")
         try:
             result = adapter(req, now)
         except ChannelError:
@@ -294,8 +319,31 @@ class Gateway:
             if self._batcher.pending(key):
                 dropped.inc()  # a copy is already on its way to Kafka: wait for that one
             records.append((key, ev.conversation_key.encode("utf-8"), self._encode(ev)))
-        if not records:
-            return
+        if records:
+            await self._produce(channel, records, budget)
+
+    async def _store_encoded(
+        self, channel: Channel, messages: tuple[Encoded, ...], budget: float
+    ) -> None:
+        """``_store`` for messages already encoded: (dedup key, conversation key, bytes)."""
+        dropped = self._dropped[channel]
+        records: list[tuple[str, bytes, bytes]] = []
+        seen: set[str] = set()
+        for dedup_key, conversation_key, value in messages:
+            key = dedup_id(channel._value_, dedup_key)
+            if key in self.dedup or key in seen:
+                dropped.inc()
+                continue
+            seen.add(key)
+            if self._batcher.pending(key):
+                dropped.inc()  # a copy is already on its way to Kafka: wait for that one
+            records.append((key, conversation_key.encode("utf-8"), value))
+        if records:
+            await self._produce(channel, records, budget)
+
+    async def _produce(
+        self, channel: Channel, records: list[tuple[str, bytes, bytes]], budget: float
+    ) -> None:
         started = time.perf_counter()
         try:
             # Returns once Kafka acknowledged every record (acks=all); a timeout leaves the
