@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from projections import fastfetch
 from projections.engines import DriverEngine
 from projections.migrate import migrate
 from projections.projector import Projector, ProjectorConfig
@@ -62,11 +63,12 @@ def tune_gc(every_s: float = GC_EVERY_SECONDS) -> None:
 
 
 def make_consumer(core: Any, group: str | None, batch_rows: int, **extra: Any) -> Any:
-    """A raw-bytes kafka-python consumer (decoding is ours, so errors can be dead-lettered)."""
+    """A raw-bytes kafka-python consumer (decoding is ours, so errors can be dead-lettered),
+    parsing fetched records with ``projections.fastfetch`` (the same records, less CPU)."""
     from kafka import KafkaConsumer
     from kafka.coordinator.assignors.range import RangePartitionAssignor
 
-    return KafkaConsumer(
+    consumer = KafkaConsumer(
         bootstrap_servers=core.kafka_bootstrap.split(","),
         group_id=group,
         enable_auto_commit=False,
@@ -87,6 +89,8 @@ def make_consumer(core: Any, group: str | None, batch_rows: int, **extra: Any) -
         partition_assignment_strategy=(RangePartitionAssignor,),
         **extra,
     )
+    fastfetch.install(consumer)
+    return consumer
 
 
 def make_producer(core: Any) -> Any:
