@@ -274,12 +274,10 @@ class Gateway:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             raise ChannelError(413, "too_large", f"body is over the {limit}-byte limit") from None
-        # aiohttp's header mapping is case-insensitive: adapters ask for lower-case names.
-        req = WebhookRequest(request.method, request.headers, request.query, body)
         now = self.clock()
         if fast is not None:
             try:
-                encoded = fast(req, now)
+                encoded = fast.encode(request.method, request.headers, body, now)
             except ChannelError:
                 raise
             except Exception:  # a bug of the fast path: the general one decides (and logs)
@@ -289,6 +287,8 @@ class Gateway:
                 if encoded:
                     await self._store_encoded(channel, encoded, budget)
                 return web.Response(body=b"OK", content_type="text/plain")
+        # aiohttp's header mapping is case-insensitive: adapters ask for lower-case names.
+        req = WebhookRequest(request.method, request.headers, request.query, body)
         try:
             result = adapter(req, now)
         except ChannelError:
