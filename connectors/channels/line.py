@@ -8,7 +8,7 @@ An empty ``events`` array is the console's "Verify" call and gets a 200 with no 
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.channels.base import (
@@ -35,6 +35,7 @@ from schemas.records import Attachment, Channel, ChannelMessageReceived
 NAME = "LINE"
 REPLY_TOKEN_LIFETIME = timedelta(minutes=1)  # "Reply tokens must be used within one minute"
 MEDIA = {"image", "video", "audio", "file"}
+_LAST_TOKEN_SENT_AT = datetime.max.replace(tzinfo=UTC) - REPLY_TOKEN_LIFETIME
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -136,6 +137,8 @@ def _message(
     # A redelivered event's reply token may already be spent: answer those with push.
     if isinstance(token, str) and token and not redelivered and ev.get("mode") != "standby":
         reply_context["reply_token"] = token
+        if sent_at > _LAST_TOKEN_SENT_AT:  # its expiry would be past datetime's (year 9999)
+            raise malformed(NAME, f"{where}.timestamp leaves no room for the reply token's expiry")
         expires = sent_at + REPLY_TOKEN_LIFETIME
     if ev.get("mode") == "standby":
         reply_context["mode"] = "standby"

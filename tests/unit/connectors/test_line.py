@@ -119,3 +119,13 @@ def test_non_message_events_are_ignored():
         "deliveryContext": {"isRedelivery": False},
     }
     assert run(signed(body(follow))).messages == ()
+
+
+def test_a_reply_token_whose_expiry_would_pass_year_9999_is_a_malformed_body():
+    # 253402300740000 ms = 9999-12-31T23:59:00Z: one minute later is past datetime's range.
+    late = text_event(timestamp=253_402_300_740_000)
+    with pytest.raises(ChannelError) as exc:
+        run(signed(body(late)))
+    assert (exc.value.status, exc.value.reason) == (400, "malformed")
+    (ev,) = run(signed(body(text_event(timestamp=253_402_300_739_999)))).messages
+    assert ev.reply_context_expires_at == datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)
