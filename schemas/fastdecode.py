@@ -218,10 +218,24 @@ class _ReaderSource:
             return "None"
         v = self.var()
         if t == "long" and logical in (None, "timestamp-millis"):
+            # inline: instants are 6-byte varints, a call per value cost more than the loop
+            c, sh = self.var("c"), self.var("s")
             self.emit(ind, f"{v} = b[p]")
             self.emit(ind, "p += 1")
             self.emit(ind, f"if {v} >= 0x80:")
-            self.emit(ind + 1, f"{v}, p = _varint(b, p, {v})")
+            self.emit(ind + 1, f"{v} &= 0x7F")
+            self.emit(ind + 1, f"{sh} = 7")
+            self.emit(ind + 1, "while True:")
+            self.emit(ind + 2, f"{c} = b[p]")
+            self.emit(ind + 2, "p += 1")
+            self.emit(ind + 2, f"{v} |= ({c} & 0x7F) << {sh}")
+            self.emit(ind + 2, f"if {c} < 0x80:")
+            self.emit(ind + 3, "break")
+            self.emit(ind + 2, f"{sh} += 7")
+            self.emit(ind + 2, f"if {sh} > 63:")
+            self.emit(ind + 3, "raise _Fallback")
+            self.emit(ind + 1, f"if {v} >> 64:")
+            self.emit(ind + 2, "raise _Fallback")
             self.emit(ind, f"{v} = ({v} >> 1) ^ -({v} & 1)")
             if logical:  # kept as epoch ms; outside what a datetime holds, the codec fails
                 self.emit(ind, f"if not _lo <= {v} <= _hi:")
