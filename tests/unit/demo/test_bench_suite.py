@@ -57,7 +57,9 @@ def test_every_benchmark_of_the_issues_is_in_the_suite_with_an_extractor() -> No
     assert set(EXTRACTORS) == {b.name for b in BENCHMARKS}
     # every benchmark module in bench/ is in the suite (a new one cannot be left out silently)
     modules = {p.stem for p in (Path(__file__).parents[3] / "bench").glob("bench_*.py")}
-    assert modules - {"bench_scale"} == {b.module.removeprefix("bench.") for b in BENCHMARKS}
+    # outside the suite, on purpose (bench/results/README.md): whole-pipeline runs of minutes
+    outside = {"bench_scale", "bench_rebalance"}
+    assert modules - outside == {b.module.removeprefix("bench.") for b in BENCHMARKS}
     for b in BENCHMARKS:
         assert (Path(__file__).parents[3] / (b.module.replace(".", "/") + ".py")).exists()
 
