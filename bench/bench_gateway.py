@@ -300,8 +300,13 @@ def main() -> int:
         res = asyncio.run(paced(args.paced_child, 1000.0, args.paced_seconds, args.topic, 64))
         print(json.dumps(res))
         return 0
-    if shutil.which("wrk") is None:
-        raise SystemExit("the benchmark needs wrk: apt-get install wrk")
+    if shutil.which("wrk") is None:  # the load generator: a Debian package, installed once
+        from ticketstream.devstack import InstallError, ensure_apt_packages
+
+        try:
+            ensure_apt_packages(["wrk"])
+        except InstallError as exc:
+            raise SystemExit(f"the benchmark needs wrk (Debian package wrk): {exc}") from exc
 
     from kafka.admin import KafkaAdminClient, NewTopic
 
