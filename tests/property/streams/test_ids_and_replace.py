@@ -49,3 +49,24 @@ def test_replace_keeps_the_original_and_checks_field_names() -> None:
     assert copy == dataclasses.replace(header, command_id="cmd2")
     with pytest.raises(TypeError):
         replace(header, no_such_field=1)
+
+
+@given(
+    st.integers(min_value=0, max_value=10**6),
+    st.one_of(st.none(), st.text()),
+    st.tuples(st.text(), st.text()),
+)
+def test_replace_fills_slots_exactly_as_the_constructor_would(
+    version: int, subject: str | None, recent: tuple[str, str]
+) -> None:
+    state = TicketState("T-1", version=2, subject="old", recent_commands=("a",))
+    changes = {"version": version, "subject": subject, "recent_commands": recent}
+    copy = replace(state, **changes)
+    expected = dataclasses.replace(state, **changes)
+    assert type(copy) is TicketState
+    assert (copy, hash(copy), repr(copy)) == (expected, hash(expected), repr(expected))
+    assert replace(copy) == copy and replace(copy) is not copy
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        copy.version = 1  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        replace(state, no_such_field=1)
