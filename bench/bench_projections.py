@@ -363,8 +363,11 @@ def rebuild_rate(core: Any, lat: dict[str, Any]) -> dict[str, Any]:
 
 def cleanup(core: Any, tag: str) -> None:
     engine = _engine(core)
-    for db in ("raw", "proj", "lat", "lat_old", "lat_rebuild", "rows"):
+    # the latency run's topics and database carry the tag + "l" (see main)
+    for db in ("raw", "proj", "rows"):
         engine.execute(f"DROP DATABASE IF EXISTS bench_{db}_{tag}")
+    for suffix in ("", "_old", "_rebuild"):
+        engine.execute(f"DROP DATABASE IF EXISTS bench_lat_{tag}l{suffix}")
     engine.close()
     admin = KafkaAdminClient(bootstrap_servers=core.kafka_bootstrap)
     names = [t for t in admin.list_topics() if t.endswith(tag) or t.endswith(f"{tag}l")]
