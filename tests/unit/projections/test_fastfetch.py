@@ -86,11 +86,10 @@ def test_plain_batches_give_kafka_pythons_records() -> None:
     )
 
 
-@pytest.mark.parametrize("compression", [1, 3])  # gzip, lz4 when installed
-def test_compressed_batches_give_kafka_pythons_records(compression: int) -> None:
-    if compression == 3:
-        pytest.importorskip("lz4")
-    data = batches([{"offset": 10, "compression": compression, "records": records(120)}])
+def test_compressed_batches_give_kafka_pythons_records() -> None:
+    # gzip (codec 1, in the standard library): decompression is kafka-python's own step for
+    # every codec, before the per-record loop fastfetch replaces
+    data = batches([{"offset": 10, "compression": 1, "records": records(120)}])
     got, error, next_offset, *_ = same(data)
     assert error is None and len(got) == 120 and next_offset == 130
 
