@@ -16,7 +16,7 @@ import functools
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -307,36 +307,36 @@ class Gateway:
     async def _store(
         self, channel: Channel, messages: tuple[ChannelMessageReceived, ...], budget: float
     ) -> None:
-        dropped = self._dropped[channel]
-        records: list[tuple[str, bytes, bytes]] = []
-        seen: set[str] = set()
-        for ev in messages:
-            key = dedup_id(ev.channel._value_, ev.dedup_key)
-            if key in self.dedup or key in seen:
-                dropped.inc()
-                continue
-            seen.add(key)
-            if self._batcher.pending(key):
-                dropped.inc()  # a copy is already on its way to Kafka: wait for that one
-            records.append((key, ev.conversation_key.encode("utf-8"), self._encode(ev)))
-        if records:
-            await self._produce(channel, records, budget)
+        items = ((ev.channel._value_, ev.dedup_key, ev.conversation_key, ev) for ev in messages)
+        await self._store_fresh(channel, items, budget)
 
     async def _store_encoded(
         self, channel: Channel, messages: tuple[Encoded, ...], budget: float
     ) -> None:
         """``_store`` for messages already encoded: (dedup key, conversation key, bytes)."""
+        items = ((channel._value_, dedup, conv, value) for dedup, conv, value in messages)
+        await self._store_fresh(channel, items, budget)
+
+    async def _store_fresh(
+        self,
+        channel: Channel,
+        items: Iterable[tuple[str, str, str, ChannelMessageReceived | bytes]],
+        budget: float,
+    ) -> None:
+        """Produce the messages not seen before — (channel, dedup key, conversation key, the
+        message or its encoded bytes) — and wait for Kafka's acks; redeliveries are counted."""
         dropped = self._dropped[channel]
         records: list[tuple[str, bytes, bytes]] = []
         seen: set[str] = set()
-        for dedup_key, conversation_key, value in messages:
-            key = dedup_id(channel._value_, dedup_key)
+        for channel_value, dedup_key, conversation_key, message in items:
+            key = dedup_id(channel_value, dedup_key)
             if key in self.dedup or key in seen:
                 dropped.inc()
                 continue
             seen.add(key)
             if self._batcher.pending(key):
                 dropped.inc()  # a copy is already on its way to Kafka: wait for that one
+            value = message if isinstance(message, bytes) else self._encode(message)
             records.append((key, conversation_key.encode("utf-8"), value))
         if records:
             await self._produce(channel, records, budget)
