@@ -88,6 +88,9 @@ def _long(n: int) -> bytes:
     return bytes(out)
 
 
+avro_long = _long  # for hand-written writers (connectors/channels/line_fast.py)
+
+
 def _int(n: int) -> bytes:
     if not _MIN_INT <= n <= _MAX_INT:
         raise _Fallback

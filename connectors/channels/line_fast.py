@@ -31,6 +31,7 @@ import orjson
 
 from connectors.channels import line
 from connectors.channels.base import MAX_EPOCH_SECONDS, WebhookRequest, event_id_for
+from schemas.fastencode import avro_long as _long
 from schemas.records import Channel
 
 log = logging.getLogger(__name__)
@@ -43,21 +44,7 @@ _MAX_MS = MAX_EPOCH_SECONDS * 1000  # from_epoch refuses later instants
 _REPLY_MS = int(line.REPLY_TOKEN_LIFETIME / _MS)
 # A reply token's expiry must be a datetime too (line.handle fails on a later one).
 _MAX_TOKEN_MS = (datetime.max.replace(tzinfo=UTC) - _EPOCH) // _MS - _REPLY_MS
-# Zig-zag varints of 0…63 are one byte (short strings' lengths).
-_SMALL = [bytes([n << 1]) for n in range(64)]
-
-
-def _long(n: int) -> bytes:
-    """Avro ``long`` of ``n`` ≥ 0: zig-zag (2n), base-128 varint, low group first."""
-    if n < 64:
-        return _SMALL[n]
-    z = n << 1
-    out = bytearray()
-    while z > 0x7F:
-        out.append(z & 0x7F | 0x80)
-        z >>= 7
-    out.append(z)
-    return bytes(out)
+_SMALL = [_long(n) for n in range(64)]  # zig-zag varints of 0…63: one byte (short strings)
 
 
 def _text(s: str) -> bytes:
