@@ -74,21 +74,29 @@ def test_every_record_decodes_to_the_codecs_record_without_the_codec(cls: type, 
     assert fast == Codec.decode(CODEC, encoded) == record
 
 
-@settings(max_examples=150, deadline=None)
-@given(
+# a record's bytes with one byte flipped, up to 4 cut off the end and up to 3 appended
+DAMAGED = given(
     cls=st.sampled_from(record_classes()),
     data=st.data(),
     cut=st.integers(0, 200),
     flip=st.integers(0, 255),
     extra=st.binary(max_size=3),
 )
+
+
+def damage(encoded: bytes, cut: int, flip: int, extra: bytes) -> bytes:
+    out = bytearray(encoded)
+    if cut < len(out):
+        out[cut] ^= flip
+    return bytes(out[: max(0, len(out) - cut // 50)]) + extra
+
+
+@settings(max_examples=150, deadline=None)
+@DAMAGED
 def test_damaged_bytes_give_the_codecs_answer(
     cls: type, data: Any, cut: int, flip: int, extra: bytes
 ) -> None:
-    encoded = bytearray(CODEC.encode(data.draw(for_record(cls))))
-    if cut < len(encoded):
-        encoded[cut] ^= flip
-    damaged = bytes(encoded[: max(0, len(encoded) - cut // 50)]) + extra
+    damaged = damage(CODEC.encode(data.draw(for_record(cls))), cut, flip, extra)
     expected = outcome(lambda d, **k: Codec.decode(CODEC, d, **k), damaged)
     assert outcome(FAST, damaged) == expected
     assert outcome(via_datum, damaged) == expected
@@ -197,13 +205,7 @@ def test_the_compiled_reader_reads_fastavros_datum(cls: type, data: Any) -> None
 
 
 @settings(max_examples=400, deadline=None)
-@given(
-    cls=st.sampled_from(record_classes()),
-    data=st.data(),
-    cut=st.integers(0, 200),
-    flip=st.integers(0, 255),
-    extra=st.binary(max_size=3),
-)
+@DAMAGED
 def test_the_compiled_reader_never_accepts_what_fastavro_reads_otherwise(
     cls: type, data: Any, cut: int, flip: int, extra: bytes
 ) -> None:
@@ -211,10 +213,7 @@ def test_the_compiled_reader_never_accepts_what_fastavro_reads_otherwise(
     what it returns is fastavro's datum."""
     read = COMPILED[cls]
     assert read is not None
-    encoded = bytearray(CODEC.encode(data.draw(for_record(cls))))
-    if cut < len(encoded):
-        encoded[cut] ^= flip
-    damaged = bytes(encoded[: max(0, len(encoded) - cut // 50)]) + extra
+    damaged = damage(CODEC.encode(data.draw(for_record(cls))), cut, flip, extra)
     try:
         got = read(damaged)
     except Exception:
