@@ -634,4 +634,13 @@ async def _drain_messages_inline(self: Any, fetcher: Any) -> None:  # pragma: no
         unset_flag(flag_consumer_fetching)
 
 
-_FaustConsumer._drain_messages = _drain_messages_inline  # type: ignore[method-assign]
+# a copy of one Faust version's loop: any other version keeps its own (slower, but its own)
+DRAIN_CHECKED_VERSIONS = frozenset({"0.15.3"})
+if faust.__version__ in DRAIN_CHECKED_VERSIONS:
+    _FaustConsumer._drain_messages = _drain_messages_inline  # type: ignore[method-assign]
+else:
+    log.warning(
+        "faust-streaming %s: the inline record hand-over was checked against %s only; "
+        "keeping Faust's own (re-check streams/runtime.py _drain_messages_inline)",
+        faust.__version__, ", ".join(sorted(DRAIN_CHECKED_VERSIONS)),
+    )  # fmt: skip
