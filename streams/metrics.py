@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+# first: its flush is registered before the metrics below (runtime.count tallies them)
+import ticketstream.observability.tally  # noqa: F401
+
 COMMANDS_ACCEPTED = Counter(
     "ticketstream_ticket_commands_accepted_total",
     "Ticket commands that produced events (or changed nothing), by command type",
