@@ -13,14 +13,20 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ticketstream.devstack import Stack, StackError
-from ticketstream.devstack.testing import StackHandle, private_root, private_stack_settings
+from ticketstream.devstack.testing import (
+    StackHandle,
+    drop_named,
+    issued_names,
+    private_root,
+    private_stack_settings,
+)
+from ticketstream.devstack.testing import unique_name as new_unique_name
 from ticketstream.settings import Settings
 
 __all__ = ["StackHandle", "private_stack_settings"]
@@ -47,6 +53,11 @@ def stack() -> Iterator[StackHandle]:
                 pytrace=False,
             )
         yield handle
+        # The dev stack outlives the session: remove the topics and databases its tests made.
+        try:
+            drop_named(settings, issued_names())
+        except Exception as exc:  # cleanup only: the tests' results stand
+            print(f"\nleft this session's topics/databases on the dev stack: {exc!r}")
         return
     if mode != "private":
         pytest.fail(f"{STACK_MODE_VAR}={mode!r}: use 'running' or leave it unset", pytrace=False)
@@ -67,7 +78,7 @@ def stack() -> Iterator[StackHandle]:
 @pytest.fixture
 def unique_name() -> str:
     """A short unique suffix for topics, consumer groups and databases (``[a-z0-9]``)."""
-    return "t" + uuid.uuid4().hex[:10]
+    return new_unique_name()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

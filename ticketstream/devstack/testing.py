@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,3 +92,49 @@ def reap_orphan_stacks(tmp: Path | None = None) -> list[Path]:
         shutil.rmtree(owner.parent, ignore_errors=True)
         removed.append(owner.parent)
     return removed
+
+
+_ISSUED: list[str] = []  # unique names handed out in this process (see drop_named)
+
+
+def unique_name() -> str:
+    """A short unique suffix for topics, consumer groups and databases (``[a-z0-9]``),
+    remembered so :func:`drop_named` can remove what was created with it."""
+    name = "t" + uuid.uuid4().hex[:10]
+    _ISSUED.append(name)
+    return name
+
+
+def issued_names() -> list[str]:
+    return list(_ISSUED)
+
+
+def drop_named(settings: Settings, names: list[str]) -> tuple[list[str], list[str]]:
+    """Delete the Kafka topics and ClickHouse databases whose name contains one of ``names``
+    (a test session's unique names, on a shared dev stack that outlives it: topics left behind
+    make every client's metadata responses bigger). Returns (topics, databases) deleted."""
+    if not names:
+        return [], []
+    from clickhouse_driver import Client
+    from kafka import KafkaAdminClient
+
+    def ours(name: str) -> bool:
+        return any(n in name for n in names)
+
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=30_000)
+    try:
+        topics = sorted(t for t in admin.list_topics() if ours(t))
+        for i in range(0, len(topics), 100):
+            admin.delete_topics(topics[i : i + 100], timeout_ms=30_000)
+    finally:
+        admin.close()
+    client = Client(settings.clickhouse_host, port=settings.clickhouse_port)
+    try:
+        databases = sorted(
+            db for (db,) in client.execute("SELECT name FROM system.databases") if ours(db)
+        )
+        for db in databases:
+            client.execute(f"DROP DATABASE IF EXISTS `{db}`")
+    finally:
+        client.disconnect()
+    return topics, databases

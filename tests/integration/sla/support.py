@@ -30,6 +30,7 @@ from schemas.records import (
 from schemas.topics import DEAD_LETTER, SLA_COMMANDS, SLA_EVENTS, SLA_POLICIES_KEY, TICKET_EVENTS
 from streams.testing import WorkerProcess
 from ticketstream.devstack.procs import free_port
+from ticketstream.devstack.testing import unique_name
 
 SLA_AGENTS = "sla_track_clocks,sla_fire_timers,sla_produce_ticks,sla_update_policies"
 ALWAYS = (
@@ -116,7 +117,7 @@ class SlaWorld:
 
     def __init__(self, bootstrap: str, tmp: Path, *, clock: str, policy: str) -> None:
         self.bootstrap = bootstrap
-        self.name = "t" + uuid.uuid4().hex[:10]
+        self.name = unique_name()
         self.prefix = f"it.sla.{self.name}."
         (tmp / "policies.yml").write_text(policy)
         self.env = {
