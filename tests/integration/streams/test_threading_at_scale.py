@@ -114,7 +114,9 @@ def test_10k_messages_two_workers_kill9_then_restart(stack, workers) -> None:
             "CustomerMessageAppended",
         ]
         before[tid] = body
-    deadline = time.monotonic() + 60  # the router (one partition) may still be catching up
+    # the router (one partition) may still be catching up: 1,576 of 2,000 were queued after 60 s
+    # once on a machine busy with benchmarks; waiting longer only costs time when it is slow
+    deadline = time.monotonic() + 180
     while True:
         status, queue = a.http("GET", "/api/v1/queue", token="tok-agent")
         assert status == 200, queue
