@@ -75,18 +75,16 @@ def at_least(
     value = _num(get(data, value_path)) if value_path else ratio
     base = _num(get(data, baseline)) if baseline else None
     if ratio is None:
-        return (
-            Metric(
-                bench,
-                metric,
-                None,
-                unit,
-                base,
-                None,
-                f"≥ {target:g} {unit}".strip(),
-                False,
-                f"no {path}",
-            ),
+        return Metric(
+            bench,
+            metric,
+            None,
+            unit,
+            base,
+            None,
+            f"≥ {target:g} {unit}".strip(),
+            False,
+            f"no {path}",
         )
     return Metric(
         bench, metric, value, unit, base, ratio if value_path else None,

@@ -139,6 +139,12 @@ def test_a_missing_number_is_a_row_that_says_so_and_is_not_met() -> None:
         (None, False, "no latency_at_1000_rps/p99_seconds"),
     ]
     assert EXTRACTORS["sla"]({})[-1].note == "no runs"
+    # at_least's missing value was a 1-tuple holding the Metric (found by mypy)
+    streams = EXTRACTORS["streams"]({})
+    assert all(isinstance(m, Metric) for m in streams)
+    assert ("worker throughput", None, False, "no worker_msgs_per_s") in [
+        (m.metric, m.value, m.met, m.note) for m in streams
+    ]
 
 
 def test_collect_flags_missing_unreadable_and_stale_results(tmp_path: Path) -> None:
