@@ -65,16 +65,11 @@ EXPORTER_METRICS = (
 
 
 def _doc(metric: MetricWrapperBase, source: str) -> MetricDoc:
-    name = metric._name  # type: ignore[attr-defined]
-    kind = metric._type  # type: ignore[attr-defined]
+    name = metric._name
+    kind = metric._type
+    assert kind is not None, f"{name}: a metric class without a type"
     exposed = f"{name}_total" if kind == "counter" else name
-    return MetricDoc(
-        exposed,
-        kind,
-        tuple(metric._labelnames),  # type: ignore[attr-defined]
-        metric._documentation,  # type: ignore[attr-defined]
-        source,
-    )
+    return MetricDoc(exposed, kind, tuple(metric._labelnames), metric._documentation, source)
 
 
 def module_metrics(module_name: str) -> list[MetricDoc]:

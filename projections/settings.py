@@ -57,4 +57,4 @@ class ProjectionSettings(BaseSettings):
 
 def load_projection_settings() -> ProjectionSettings:
     """The projector's settings from the environment / settings file (validated)."""
-    return ProjectionSettings()  # type: ignore[call-arg]  # defaults come from Field(...)
+    return ProjectionSettings()  # defaults come from Field(...)

@@ -34,7 +34,7 @@ def private_worker_env(
     from streams.settings import StreamsSettings
     from streams.topics_admin import ensure_topics
 
-    ensure_topics(settings, StreamsSettings(streams_topic_prefix=f"{name}."))  # type: ignore[call-arg]
+    ensure_topics(settings, StreamsSettings(streams_topic_prefix=f"{name}."))
     env = {
         "TICKETSTREAM_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
         "TICKETSTREAM_STREAMS_APP_ID": name,

@@ -105,7 +105,7 @@ def setup_faust_metrics(
     prefix = name_prefix.replace("-", "_").replace(".", "_")  # as Faust's own setup does
     app.monitor = LeanPrometheusMonitor(metrics=FaustMetrics.create(registry, prefix))
 
-    @app.page(path)  # type: ignore[misc]
+    @app.page(path)  # type: ignore[untyped-decorator]
     async def metrics_handler(self: Any, request: Any) -> Any:
         body = generate_latest(registry)
         return Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST}, status=200)

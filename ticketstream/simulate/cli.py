@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from streams.settings import StreamsSettings
 
-    group = args.streams_group or StreamsSettings().streams_app_id  # type: ignore[call-arg]
+    group = args.streams_group or StreamsSettings().streams_app_id
     endpoints = Endpoints.from_settings(
         args.gateway_url or f"http://127.0.0.1:{core.gateway_port}",
         args.api_url or f"http://127.0.0.1:{core.worker_web_port}",

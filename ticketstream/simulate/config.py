@@ -122,7 +122,7 @@ class Endpoints:
         from ticketstream.settings import load_settings
 
         core = load_settings()
-        cs = ConnectorSettings()  # type: ignore[call-arg]
+        cs = ConnectorSettings()
         return cls(
             gateway_url=gateway_url,
             api_url=api_url,

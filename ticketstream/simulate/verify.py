@@ -119,7 +119,7 @@ def self_check(config: Any, progress: Any = None) -> SelfCheck:
     worker: WorkerProcess | None = None
     try:
         stack.up()
-        ensure_topics(settings, StreamsSettings())  # type: ignore[call-arg]
+        ensure_topics(settings, StreamsSettings())
         port, gw_port = free_port(), free_port()
         worker = WorkerProcess(
             "simcheck",
