@@ -50,7 +50,7 @@ def _setup() -> tuple[Settings, ConnectorSettings]:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     core = load_settings()
     try:
-        return core, ConnectorSettings()  # type: ignore[call-arg]  # (no pydantic mypy plugin)
+        return core, ConnectorSettings()
     except ValidationError as exc:
         raise SettingsError(describe_validation_error(exc)) from None
 

@@ -88,7 +88,7 @@ def _metrics(job: str, settings: ConnectorSettings) -> Iterator[None]:
     from ticketstream.observability.http import serve_metrics
     from ticketstream.observability.settings import ObservabilitySettings
 
-    obs = ObservabilitySettings()  # type: ignore[call-arg]
+    obs = ObservabilitySettings()
     port = {"outbound": obs.outbound_metrics_port, "email-poll": obs.email_poll_metrics_port}[job]
     server = serve_metrics(port, settings.gateway_host)
     log.info("%s: /metrics on %s:%d", job, settings.gateway_host, server.port)
