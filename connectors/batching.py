@@ -16,8 +16,14 @@ did not happen within the caller's budget, or the ``KafkaError`` that failed a b
 whose caller gave up (timeout) stays in its batch: a retry of the same message (same dedup id)
 waits for that delivery instead of producing a second copy (:meth:`BatchingProducer.pending`).
 Records of one key keep their order: a key always maps to one partition, a batch keeps arrival
-order, a broker's round starts only after its previous one is settled, and aiokafka sends a
-partition's next batch only once the previous one is acknowledged (it mutes the partition).
+order, a broker's round starts only after its previous one is settled, and a partition's next
+batch is sent only once the previous one is settled (a partition with a batch in flight keeps
+gathering, even if its leader moved to a broker that is free).
+
+A round is sent by ``leanproduce.LeanSender`` — one produce request per broker written from the
+round's batches, with the producer's client, producer id, sequence numbers, ``acks`` and
+retries — or, where that does not apply (another aiokafka version, …), by aiokafka's
+``send_batch``, which also mutes a partition until its batch is acknowledged.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
+
+from connectors.leanproduce import LeanSender, lean_sender
 
 log = logging.getLogger(__name__)
 
@@ -109,8 +117,11 @@ class BatchingProducer:
         *,
         on_settled: Callable[[list[str], BaseException | None], None],
         linger: float = 0.0,
+        lean: bool = True,
     ) -> None:
         self.producer = producer
+        # None: rounds go through aiokafka's send_batch (leanproduce.py says when)
+        self._lean: LeanSender | None = lean_sender(producer) if lean else None
         self.topic = topic
         self.partitioner = partitioner
         self.on_settled = on_settled
@@ -122,7 +133,10 @@ class BatchingProducer:
         # per broker, as aiokafka's requests are: a slow or dead broker holds back only the
         # partitions it leads.
         self._busy: dict[int, int] = {}
+        # Partition → its batches sent and not yet settled: its next batch waits for them.
+        self._flying: dict[int, int] = {}
         self._scheduled = False
+        self._loop: asyncio.AbstractEventLoop | None = None  # the running loop, once known
         self._tasks: set[asyncio.Task[None]] = set()
         self._deadlines: dict[float, _Deadlines] = {}  # budget (s) → callers waiting with it
         self._partitions: list[int] = []
@@ -140,10 +154,13 @@ class BatchingProducer:
         A record whose dedup id is already pending is not appended again: this call waits for
         that delivery. Returns how many records this call appended. Raises ``TimeoutError``
         after ``budget`` seconds, or the error that failed a batch (a ``KafkaError``)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + budget
+        loop = self._loop
+        if loop is None:  # get_running_loop costs a getpid() system call on every call
+            loop = self._loop = asyncio.get_running_loop()
+        now = loop.time()
+        deadline = now + budget
         partitions = self._partitions
-        if loop.time() >= self._partitions_until:  # re-read the producer's metadata each second
+        if now >= self._partitions_until:  # re-read the producer's metadata each second
             known = self.producer.client.cluster.partitions_for_topic(self.topic)
             if known is None:  # no metadata yet (first request, broker away): wait for it
                 async with asyncio.timeout(budget):
@@ -210,9 +227,10 @@ class BatchingProducer:
         rounds: dict[int, list[_Batch]] = {}
         # A partition's full batches are older than its open one: they go first, in order.
         full: list[_Batch] = []
+        flying = self._flying
         for batch in self._full:
             node = self._leader(batch.partition)
-            if node in self._busy:
+            if node in self._busy or batch.partition in flying:
                 full.append(batch)
             else:
                 rounds.setdefault(node, []).append(batch)
@@ -220,7 +238,7 @@ class BatchingProducer:
         waiting: dict[int, _Batch] = {}
         for partition, batch in self._open.items():
             node = self._leader(partition)
-            if node in self._busy or partition in held:
+            if node in self._busy or partition in held or partition in flying:
                 waiting[partition] = batch  # keeps gathering until its broker's round is done
             else:
                 rounds.setdefault(node, []).append(batch)
@@ -230,6 +248,7 @@ class BatchingProducer:
         for node, batches in rounds.items():
             for batch in batches:
                 batch.node = node
+                flying[batch.partition] = flying.get(batch.partition, 0) + 1
             self._busy[node] = len(batches)
             self.rounds += 1
             task = loop.create_task(self._send(batches))
@@ -237,6 +256,9 @@ class BatchingProducer:
             task.add_done_callback(self._tasks.discard)
 
     async def _send(self, batches: list[_Batch]) -> None:
+        if self._lean is not None:
+            await self._send_lean(self._lean, batches)
+            return
         # send_batch returns once the batch is queued (no wait while aiokafka has the topic's
         # metadata and no earlier batch of ours is queued: a round never overlaps the next), so
         # the sender drains all partitions of the round into one produce request per broker.
@@ -254,6 +276,36 @@ class BatchingProducer:
                 raise
             delivered.add_done_callback(functools.partial(self._delivered, batch))
 
+    async def _send_lean(self, lean: LeanSender, batches: list[_Batch]) -> None:
+        # A produce request holds one batch per partition: a partition's full batches and its
+        # open one (in that order in ``batches``) go in successive requests ("waves").
+        waves: list[list[_Batch]] = []
+        seen: dict[int, int] = {}
+        for batch in batches:
+            batch.builder.close()
+            k = seen.get(batch.partition, 0)
+            seen[batch.partition] = k + 1
+            if k == len(waves):
+                waves.append([])
+            waves[k].append(batch)
+        for i, wave in enumerate(waves):
+            try:
+                outcome = await lean.deliver(self.topic, [(b.partition, b.builder) for b in wave])
+            except asyncio.CancelledError:
+                for rest in waves[i:]:
+                    for batch in rest:
+                        self._settle(batch, KafkaError("the gateway is shutting down"))
+                raise
+            except Exception as exc:  # a bug: fail the records (503, retried), keep going
+                log.exception("lean produce of %d batch(es) failed", len(wave))
+                error = exc if isinstance(exc, KafkaError) else KafkaError(repr(exc))
+                for rest in waves[i:]:
+                    for batch in rest:
+                        self._settle(batch, error)
+                return
+            for batch in wave:
+                self._settle(batch, outcome.get(batch.partition, KafkaError("no outcome")))
+
     def _delivered(self, batch: _Batch, future: asyncio.Future[Any]) -> None:
         if future.cancelled():
             self._settle(batch, KafkaError("the delivery was cancelled"))
@@ -265,6 +317,11 @@ class BatchingProducer:
             return
         batch.settled = True
         batch.error = error
+        left = self._flying.get(batch.partition, 0) - 1
+        if left > 0:
+            self._flying[batch.partition] = left
+        else:
+            self._flying.pop(batch.partition, None)
         for dedup_id in batch.ids:
             if self._pending.get(dedup_id) is batch:
                 del self._pending[dedup_id]
