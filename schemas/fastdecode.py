@@ -184,11 +184,13 @@ class _ReaderSource:
     [MIN_MS, MAX_MS], bytes left over or missing) raises, and the caller takes the generic
     path, so a datum it returns is the one fastavro reads and every error is the codec's."""
 
-    def __init__(self) -> None:
+    def __init__(self, utf8_bytes: frozenset[tuple[str, ...]] = frozenset()) -> None:
         self.n = 0
         self.lines: list[str] = []
         self.consts: dict[str, Any] = {}
         self.named: dict[str, Any] = {}
+        self.utf8_bytes = utf8_bytes  # field paths whose strings stay UTF-8 bytes
+        self.path: tuple[str, ...] = ()
 
     def var(self, stem: str = "v") -> str:
         self.n += 1
@@ -247,7 +249,14 @@ class _ReaderSource:
             self.emit(ind + 1, f"{n}, p = _length(b, p)")
             self.emit(ind, "else:")
             self.emit(ind + 1, "p += 1")
-            self.emit(ind, f"{v} = b[p:p + {n}]{'.decode()' if t == 'string' else ''}")
+            if t == "string" and self.path in self.utf8_bytes:
+                # kept as the UTF-8 bytes a ClickHouse String column takes as they are (a str
+                # is encoded again by clickhouse-driver); still refused unless valid UTF-8
+                self.emit(ind, f"{v} = b[p:p + {n}]")
+                self.emit(ind, f"if not {v}.isascii():")
+                self.emit(ind + 1, f"{v}.decode()")
+            else:
+                self.emit(ind, f"{v} = b[p:p + {n}]{'.decode()' if t == 'string' else ''}")
             self.emit(ind, f"p += {n}")
         elif t == "boolean":
             self.emit(ind, f"{v} = _BOOL[b[p]]")
@@ -261,9 +270,16 @@ class _ReaderSource:
             self.emit(ind, f"if {v} is None:")
             self.emit(ind + 1, "raise _Fallback")
         elif t == "record":
-            parts = [f"{f['name']!r}: {self.read(f['type'], ind)}" for f in schema["fields"]]
+            parts = []
+            outer = self.path
+            for f in schema["fields"]:
+                self.path = (*outer, f["name"])
+                parts.append(f"{f['name']!r}: {self.read(f['type'], ind)}")
+            self.path = outer
             self.emit(ind, f"{v} = {{{', '.join(parts)}}}")
         elif t in ("array", "map"):
+            outer = self.path
+            self.path = (*outer, "[]")  # items are not the field itself
             c = self.var("c")
             self.emit(ind, f"{v} = {'[]' if t == 'array' else '{}'}")
             self.emit(ind, "while True:")
@@ -276,6 +292,7 @@ class _ReaderSource:
                 self.emit(ind + 2, f"{v}[{key}] = {self.read(schema['values'], ind + 2)}")
             else:
                 self.emit(ind + 2, f"{v}.append({self.read(schema['items'], ind + 2)})")
+            self.path = outer
         else:  # int, float, double, fixed, other logical types: not in our schemas yet
             raise NotImplementedError(f"no compiled reader for {schema!r}")
         return v
@@ -294,12 +311,19 @@ class _ReaderSource:
         return v
 
 
-def compiled_reader(schema: Any, start: int = 10) -> Callable[[bytes], Any] | None:
+def compiled_reader(
+    schema: Any, start: int = 10, *, utf8_bytes: frozenset[tuple[str, ...]] = frozenset()
+) -> Callable[[bytes], Any] | None:
     """``read(data)``: the datum fastavro reads from ``data[start:]`` with ``schema`` (an
     expanded JSON schema, instants left as epoch ms) as writer and reader schema, or raises
     (any exception: take the generic path, see :class:`_ReaderSource`). None when the schema
-    uses a type this compiler does not handle."""
-    src = _ReaderSource()
+    uses a type this compiler does not handle.
+
+    ``utf8_bytes``: paths of string fields (field names from the top record, e.g.
+    ``("envelope", "event_id")``; a union's string branch included, an array's items not)
+    whose values are returned as their UTF-8 bytes instead of str — still refused unless they
+    are valid UTF-8, so the datum is fastavro's with those values ``.encode()``d."""
+    src = _ReaderSource(utf8_bytes)
     try:
         src.emit(1, f"p = {start}")
         out = src.read(schema, 1)
@@ -319,6 +343,17 @@ def compiled_reader(schema: Any, start: int = 10) -> Callable[[bytes], Any] | No
     return fn
 
 
+def _encode_paths(datum: dict[str, Any], paths: frozenset[tuple[str, ...]]) -> dict[str, Any]:
+    """``datum`` with the strings at ``paths`` (where it has them) as UTF-8 bytes, in place."""
+    for path in paths:
+        d: Any = datum
+        for name in path[:-1]:
+            d = d.get(name) if isinstance(d, dict) else None
+        if isinstance(d, dict) and isinstance(d.get(path[-1]), str):
+            d[path[-1]] = d[path[-1]].encode()
+    return datum
+
+
 class DatumDecoder:
     """Records as Avro data, for consumers that read fields rather than records.
 
@@ -332,9 +367,14 @@ class DatumDecoder:
     Raises SchemaDecodeError naming ``topic[partition]@offset`` when ``codec.decode`` does.
 
     ``datum(record)``: the same ``(cls, datum)`` for a record (written and read back with
-    fastavro; for tests and tools, not for hot paths)."""
+    fastavro; for tests and tools, not for hot paths).
 
-    def __init__(self, codec: Codec | None = None) -> None:
+    ``utf8_bytes``: paths of string fields (see :func:`compiled_reader`) that come as their UTF-8
+    bytes on every path, for consumers that hand them to ClickHouse as they are."""
+
+    def __init__(
+        self, codec: Codec | None = None, *, utf8_bytes: frozenset[tuple[str, ...]] = frozenset()
+    ) -> None:
         codec = codec if codec is not None else default_codec()
         released = {
             old.fingerprint: old.expanded
@@ -349,7 +389,7 @@ class DatumDecoder:
             current = codec.schemas[reader.cls.__name__].expanded
             if reader.reader is None:  # this build's schema: writer == reader
                 writer_json, reader_schema = current, None
-                read = compiled_reader(current)
+                read = compiled_reader(current, utf8_bytes=utf8_bytes)
                 if read is not None:
                     compiled[fp] = (reader.cls, read)
             elif fp in released:  # a released version, read through schema resolution
@@ -369,7 +409,8 @@ class DatumDecoder:
             buf = BytesIO()
             schemaless_writer(buf, w.parsed, w.to_avro(record))
             buf.seek(0)
-            return cls, schemaless_reader(buf, current_of[cls], None)  # type: ignore[return-value]
+            back: Any = schemaless_reader(buf, current_of[cls], None)
+            return cls, _encode_paths(back, utf8_bytes) if utf8_bytes else back
 
         def decode(
             data: bytes,
@@ -393,7 +434,7 @@ class DatumDecoder:
                 try:
                     got: Any = schemaless_reader(buf, writer, reader_schema)  # a record: a dict
                     if buf.tell() == len(data) and in_range(got):
-                        return cls, got
+                        return cls, _encode_paths(got, utf8_bytes) if utf8_bytes else got
                 except Exception:
                     pass  # the generic path raises the codec's SchemaDecodeError for these bytes
             # Anything else (the Confluent wire format, an unknown fingerprint, damaged bytes):

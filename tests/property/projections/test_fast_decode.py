@@ -238,3 +238,116 @@ def _instants(schema: Any, value: Any) -> list[int]:
         if schema.get("type") == "array" and isinstance(value, list):
             return [x for v in value for x in _instants(schema["items"], v)]
     return []
+
+
+# String fields read as UTF-8 bytes (compiled_reader / DatumDecoder ``utf8_bytes``): the
+# envelope's ids, as the projector asks, and a union's string branch.
+UTF8 = frozenset(
+    {("envelope", n) for n in ("event_id", "aggregate_id", "tenant_id", "brand_id")}
+    | {("envelope", "actor", "id")}
+)
+COMPILED_UTF8 = {
+    cls: compiled_reader(CODEC.schemas[cls.__name__].expanded, utf8_bytes=UTF8)
+    for cls in record_classes()
+}
+DATUM_UTF8 = DatumDecoder(CODEC, utf8_bytes=UTF8)
+
+
+def with_bytes(kind_datum: tuple[str, Any]) -> tuple[str, Any]:
+    """fastavro's answer with the strings at UTF8's paths as UTF-8 bytes."""
+    kind, datum = kind_datum
+    if kind != "datum" or not isinstance(datum, dict) or "envelope" not in datum:
+        return kind, datum
+    env = {**datum["envelope"], "actor": dict(datum["envelope"]["actor"])}
+    for name in ("event_id", "aggregate_id", "tenant_id", "brand_id"):
+        if isinstance(env[name], str):
+            env[name] = env[name].encode()
+    env["actor"]["id"] = env["actor"]["id"].encode()
+    return kind, {**datum, "envelope": env}
+
+
+@pytest.mark.parametrize("cls", record_classes(), ids=lambda c: c.__name__)
+@PER_RECORD
+@given(data=st.data())
+def test_a_compiled_reader_gives_the_strings_asked_for_as_their_utf8_bytes(
+    cls: type, data: Any
+) -> None:
+    read = COMPILED_UTF8[cls]
+    assert read is not None
+    encoded = CODEC.encode(data.draw(for_record(cls)))
+    assert ("datum", read(encoded)) == with_bytes(fastavro_datum(cls, encoded))
+
+
+@settings(max_examples=300, deadline=None)
+@DAMAGED
+def test_a_compiled_reader_with_utf8_bytes_never_accepts_what_fastavro_reads_otherwise(
+    cls: type, data: Any, cut: int, flip: int, extra: bytes
+) -> None:
+    """Bytes kept as bytes are still refused unless valid UTF-8 (fastavro fails on them)."""
+    read = COMPILED_UTF8[cls]
+    assert read is not None
+    damaged = damage(CODEC.encode(data.draw(for_record(cls))), cut, flip, extra)
+    try:
+        got = read(damaged)
+    except Exception:
+        return
+    assert with_bytes(fastavro_datum(cls, damaged)) == ("datum", got)
+
+
+def _as_str(datum: dict[str, Any]) -> dict[str, Any]:
+    env = datum["envelope"]
+    env = {k: v.decode() if isinstance(v, bytes) else v for k, v in env.items()}
+    env["actor"] = {k: v.decode() if isinstance(v, bytes) else v for k, v in env["actor"].items()}
+    return {**datum, "envelope": env}
+
+
+@settings(max_examples=150, deadline=None)
+@DAMAGED
+def test_the_datum_decoder_with_utf8_bytes_gives_the_codecs_answer_on_damaged_bytes(
+    cls: type, data: Any, cut: int, flip: int, extra: bytes
+) -> None:
+    """Whatever path decides (compiled reader, fastavro, the codec), the strings asked for are
+    bytes and the datum stands for the codec's record; errors are the codec's."""
+    damaged = damage(CODEC.encode(data.draw(for_record(cls))), cut, flip, extra)
+
+    def via(d: bytes, **where: Any) -> Any:
+        got_cls, datum = DATUM_UTF8.decode(d, where["topic"], where["partition"], where["offset"])
+        if "envelope" in datum:
+            assert isinstance(datum["envelope"]["event_id"], bytes)
+            assert isinstance(datum["envelope"]["actor"]["id"], bytes)
+            datum = _as_str(datum)
+        return record_of(got_cls, datum)
+
+    assert outcome(via, damaged) == outcome(lambda d, **k: Codec.decode(CODEC, d, **k), damaged)
+
+
+def test_invalid_utf8_in_a_string_kept_as_bytes_is_the_codecs_error() -> None:
+    from schemas import records as r
+
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    env = r.Envelope("X", at, at, "T-1", 1, "c", "k", r.Actor(r.ActorKind.AGENT, "A1"), "t")
+    encoded = bytearray(CODEC.encode(r.TicketUnassigned(env, "T-1", "A1")))
+    assert encoded[10:12] == b"\x02X"  # event_id, the first field: length 1, "X"
+    encoded[11] = 0xFF
+    kind, found = outcome(lambda d, **k: DATUM_UTF8.decode(d, "t", 3, 42), bytes(encoded))
+    assert kind == "error" and "t[3]@42" in found
+    assert COMPILED_UTF8[r.TicketUnassigned] is not None
+    with pytest.raises(UnicodeDecodeError):
+        COMPILED_UTF8[r.TicketUnassigned](bytes(encoded))
+
+
+def test_the_datum_decoder_gives_the_strings_asked_for_as_bytes_for_a_record() -> None:
+    from schemas import records as r
+
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    env = r.Envelope("é1", at, at, "T-1", 1, "c", "k", r.Actor(r.ActorKind.AGENT, "A1"), "t",
+                     "b")  # fmt: skip
+    record = r.TicketUnassigned(env, "T-1", "A1")
+    cls, datum = DATUM_UTF8.decode(CODEC.encode(record))
+    assert (cls, datum) == DATUM_UTF8.datum(record)
+    got = datum["envelope"]
+    assert (got["event_id"], got["aggregate_id"], got["tenant_id"], got["brand_id"]) == (
+        "é1".encode(), b"T-1", b"t", b"b",
+    )  # fmt: skip
+    assert got["actor"] == {"kind": r.ActorKind.AGENT.value, "id": b"A1"}
+    assert (got["causation_id"], datum["ticket_id"]) == ("c", "T-1")  # not asked for: str
