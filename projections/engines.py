@@ -130,6 +130,8 @@ def sql_literal(value: Any) -> str:
         return f"'{value.isoformat()}'"
     if isinstance(value, list | tuple):
         return "[" + ", ".join(sql_literal(v) for v in value) + "]"
+    if isinstance(value, bytes):  # a String value as its UTF-8 bytes (projections.rows)
+        value = value.decode()
     text = str(value).replace("\\", "\\\\").replace("'", "\\'")
     return f"'{text}'"
 

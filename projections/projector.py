@@ -8,7 +8,8 @@
 - ClickHouse unreachable or failing: the batch is kept and retried with exponential backoff
   (``ticketstream_projector_retries_total``, a log line per attempt) — nothing is skipped.
 - Records are decoded with ``schemas.fastdecode.DatumDecoder`` into Avro data (the codec's
-  errors, without building records, datetimes or enums the rows would only take apart again).
+  errors, without building records, datetimes or enums the rows would only take apart again;
+  the envelope's ids stay UTF-8 bytes, see ``projections.rows.ENVELOPE_BYTES``).
   Undecodable records go to ``support.deadletter.v1`` with topic/partition/offset and the
   error, are counted, and are committed past once the dead letter is acknowledged.
 """
@@ -26,7 +27,16 @@ from typing import Any, TypeVar
 
 from projections import metrics
 from projections.engines import ClickHouseError, Engine
-from projections.rows import TABLE_COLUMNS, TABLES, TICKET_EVENTS, Batch, Item, Projection, Where
+from projections.rows import (
+    ENVELOPE_BYTES,
+    TABLE_COLUMNS,
+    TABLES,
+    TICKET_EVENTS,
+    Batch,
+    Item,
+    Projection,
+    Where,
+)
 from projections.state import TIMER_EVENTS
 from schemas.codec import SchemaDecodeError, encode
 from schemas.deadletter import dead_letter
@@ -79,8 +89,9 @@ class Projector:
         self.clock = clock
         self.commit_offsets = commit
         self.projection = Projection(engine, config.db, store_bodies=config.store_bodies)
-        # Avro data with the codec's errors, at less CPU (schemas.fastdecode)
-        self._decode = DatumDecoder().decode
+        # Avro data with the codec's errors, at less CPU (schemas.fastdecode); the envelope's
+        # ids as UTF-8 bytes, which go to String columns as they are (projections.rows)
+        self._decode = DatumDecoder(utf8_bytes=ENVELOPE_BYTES).decode
         self._pending: list[Item] = []
         self._offsets: dict[Any, int] = {}  # TopicPartition → next offset to commit
         self._dead: int = 0

@@ -203,3 +203,54 @@ def test_an_sla_event_whose_ticket_never_comes_is_projected_after_max_defer_seco
     p.poll_once()
     assert engine.execute("SELECT event_type, channel FROM p.events") == [("SlaTimerStarted", "")]
     assert consumer.commits[-1] == {TP("sla", 0): 1}
+
+
+class RecordingEngine:
+    """Keeps what is inserted, column by column; no state in it (every lookup finds nothing)."""
+
+    name = "recording"
+
+    def __init__(self) -> None:
+        self.inserted: dict[str, list[tuple[Any, ...]]] = {}
+
+    def execute(self, sql: str) -> list[tuple[Any, ...]]:
+        return []
+
+    def insert(self, table: str, columns: Any, data: Any) -> None:
+        self.inserted.setdefault(table.split(".")[-1], []).extend(zip(*data, strict=True))
+
+    def close(self) -> None:
+        pass
+
+
+def test_the_envelope_ids_reach_clickhouse_as_utf8_bytes_and_nothing_else_changes() -> None:
+    """The projector's decoder leaves the envelope's ids as bytes (ENVELOPE_BYTES): the rows of
+    the same events hold the same values as with str, those cells as their UTF-8 bytes."""
+    from datetime import UTC, datetime
+
+    from projections.rows import ENVELOPE_BYTES, Projection
+    from schemas.fastdecode import DatumDecoder
+
+    stream = known_stream()
+    engine = RecordingEngine()
+    projector, consumer, _, _ = make(engine, batch_rows=1000)
+    consumer.queue.append(msgs("events", stream))
+    projector.poll_once()
+    projector.finish()
+    events = engine.inserted["events"]
+    assert len(events) == len(stream) - 2  # two upstream re-emissions dropped
+    assert all(type(row[0]) is bytes and type(row[11]) is bytes for row in events)
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    batches = []
+    for decoder in (DatumDecoder(), DatumDecoder(utf8_bytes=ENVELOPE_BYTES)):
+        items = [(*decoder.decode(encode(rec)), ("events", 0, i)) for i, rec in enumerate(stream)]
+        batches.append(Projection(RecordingEngine(), "p").project_data(items, now))
+    as_str, as_bytes = batches
+
+    def decoded(row: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple(v.decode() if isinstance(v, bytes) else v for v in row)
+
+    for table, rows in as_str.rows.items():
+        assert [decoded(row) for row in as_bytes.rows[table]] == [decoded(row) for row in rows]
+    assert {type(v) for row in as_bytes.rows["events"] for v in row[:12]} >= {bytes}
