@@ -20,7 +20,6 @@ they differ (a schema change this writer was not updated for, a codec with a sch
 from __future__ import annotations
 
 import binascii
-import hashlib
 import hmac
 import logging
 from collections.abc import Callable, Mapping
@@ -74,8 +73,10 @@ class TextMessages:
 
     def __init__(self, secret: str, tenant_id: str, header: bytes) -> None:
         self.secret = secret
-        # HMAC-SHA256 keyed once, copied per request (as base.hmac_sha256, without its lookup)
-        self.mac = hmac.new(secret.encode("utf-8"), digestmod=hashlib.sha256)
+        # HMAC-SHA256 in one call into OpenSSL (hmac.digest): no HMAC object per request — a
+        # keyed object copied per request goes through hmac.py's Python wrappers (copy, update,
+        # digest: 4.5 against 3.2 µs a 700-byte body, in a loop)
+        self.key = secret.encode("utf-8")
         self.header = header
         self.tenant = _text(tenant_id)
 
@@ -118,11 +119,10 @@ class TextMessages:
         if method != "POST" or type(received_at) is not datetime or not received_at.tzinfo:
             return None
         got = headers.get("x-line-signature")
-        mac = self.mac.copy()
-        mac.update(body)
         try:  # x-line-signature = Base64(HMAC-SHA256(secret, raw body)), compared in constant time
             ok = got is not None and hmac.compare_digest(
-                binascii.b2a_base64(mac.digest(), newline=False), got.encode("ascii")
+                binascii.b2a_base64(hmac.digest(self.key, body, "sha256"), newline=False),
+                got.encode("ascii"),
             )
         except UnicodeEncodeError:
             ok = False
@@ -206,17 +206,18 @@ class TextMessages:
             expires = _NO_EXPIRY
         key_bytes = _text(key)
         user_bytes = _text(user)
+        id_bytes = _text(event_id)
         value = b"".join(
             (
                 self.header,
                 # envelope
-                _text(event_id),
+                id_bytes,
                 at,
                 recorded,
                 key_bytes,
                 _VERSION_1,
                 _text(f"line:{dedup_key}"),
-                _text(event_id),
+                id_bytes,
                 _CUSTOMER,
                 _text(f"line:{user}"),
                 self.tenant,
