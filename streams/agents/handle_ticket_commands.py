@@ -31,10 +31,11 @@ from streams.runtime import (
     decode_record,
     encode,
     in_batches,
-    now,
+    now_ms,
     partition_of,
     table,
 )
+from streams.statecodec import remember_encoding
 
 tickets = table("tickets", "ticket id → TicketState")
 ticket_history = table("ticket_history", "ticket id → history lines (streams.history; newest last)")
@@ -92,7 +93,7 @@ def _apply(
     state = uow.load(tickets, ticket_id, None, event)
     if state is None:  # built only when missing: a 33-field frozen state costs ~8 µs to make
         state = TicketState(ticket_id)
-    outcome = handle(state, command, now(), lands)
+    outcome = handle(state, command, now_ms(), lands)
     kind = type(command).__name__
     if outcome.duplicate:  # replayed: send its events again (same ids), change nothing
         count(metrics.COMMANDS_DUPLICATE, kind)
@@ -114,6 +115,7 @@ def _apply(
         for ev in events:
             state = evolve(state, ev)
             raw = encode(ev)
+            remember_encoding(ev, raw)  # the state keeps ``ev``: pickled as these bytes
             uow.send_encoded(ticket_events_topic, ticket_id, raw)
             if ev.envelope.event_id not in known:
                 history.append(line(ev, raw))

@@ -69,3 +69,52 @@ def test_each_value_is_a_complete_pickle_even_after_a_failed_one() -> None:
     assert dumps(ticket) == first == fresh(ticket)
     assert dumps(conv) == fresh(conv)  # nothing of the ticket (memo, bytes) carried over
     assert pickle.loads(dumps(conv)) == conv
+
+
+def sent(ticket: TicketState) -> list[object]:
+    """The events a ticket state keeps, each noted with its Avro bytes as the agent sends them."""
+    from schemas.fastencode import compiled_encoder
+    from streams.statecodec import remember_encoding
+
+    events = [ev for _, evs in ticket.recent_outcomes for ev in evs]
+    for ev in events:
+        remember_encoding(ev, compiled_encoder(type(ev))(ev))
+    return events
+
+
+def test_events_just_sent_are_stored_as_their_avro_bytes_and_come_back_equal() -> None:
+    from schemas.fastencode import compiled_encoder
+
+    _, ticket = built_ticket()
+    before = dumps(ticket)
+    events = sent(ticket)
+    raw = dumps(ticket)
+    assert b"event_from_avro" in raw and b"event_from_avro" not in before
+    for ev in events:
+        assert compiled_encoder(type(ev))(ev) in raw
+    back = pickle.loads(raw)
+    assert back == ticket == pickle.loads(before)
+    assert dumps(back) == raw  # a loaded event is noted with its bytes too
+
+
+def test_an_event_with_sub_millisecond_times_is_pickled_field_by_field() -> None:
+    from streams.domain.replace import replace
+
+    _, ticket = built_ticket()
+    (cid, (first, *rest)), *others = ticket.recent_outcomes
+    env = replace(first.envelope, recorded_at=datetime(2026, 11, 23, 9, 0, 0, 123456, tzinfo=UTC))
+    ticket = replace(
+        ticket, recent_outcomes=((cid, (replace(first, envelope=env), *rest)), *others)
+    )
+    sent(ticket)
+    back = pickle.loads(dumps(ticket))
+    assert back == ticket  # Avro would have kept 09:00:00.123
+    assert back.recent_outcomes[0][1][0].envelope.recorded_at.microsecond == 123456
+
+
+def test_now_ms_is_whole_milliseconds_in_utc() -> None:
+    import streams.app  # noqa: F401  (first: it imports the agents, which import streams.runtime)
+    from streams.runtime import now_ms
+
+    at = now_ms()
+    assert at.tzinfo is UTC and at.microsecond % 1000 == 0
