@@ -284,8 +284,9 @@ class Gateway:
                 log.exception("%s fast path failed on a request", channel.value)
                 encoded = None
             if encoded is not None:  # verified; every message encoded (none: Verify's call)
-                if encoded:
-                    await self._store_encoded(channel, encoded, budget)
+                stored = self._store_encoded(channel, encoded, budget) if encoded else None
+                if stored is not None:
+                    await stored
                 return web.Response(body=b"OK", content_type="text/plain")
         # aiohttp's header mapping is case-insensitive: adapters ask for lower-case names.
         req = WebhookRequest(request.method, request.headers, request.query, body)
@@ -298,33 +299,38 @@ class Gateway:
             raise ChannelError(
                 400, "unparseable", f"{channel.value} body could not be read ({type(exc).__name__})"
             ) from None
-        if result.messages:
-            await self._store(channel, result.messages, budget)
+        stored = self._store(channel, result.messages, budget) if result.messages else None
+        if stored is not None:
+            await stored
         return web.Response(
             body=result.body, status=result.status, content_type=result.content_type
         )
 
-    async def _store(
+    # _store, _store_encoded and _store_fresh are plain functions returning the produce to
+    # await (None: nothing new): each coroutine layer between a request and Kafka's ack is
+    # resumed once more when the ack comes.
+    def _store(
         self, channel: Channel, messages: tuple[ChannelMessageReceived, ...], budget: float
-    ) -> None:
+    ) -> Awaitable[None] | None:
         items = ((ev.channel._value_, ev.dedup_key, ev.conversation_key, ev) for ev in messages)
-        await self._store_fresh(channel, items, budget)
+        return self._store_fresh(channel, items, budget)
 
-    async def _store_encoded(
+    def _store_encoded(
         self, channel: Channel, messages: tuple[Encoded, ...], budget: float
-    ) -> None:
+    ) -> Awaitable[None] | None:
         """``_store`` for messages already encoded: (dedup key, conversation key, bytes)."""
         items = ((channel._value_, dedup, conv, value) for dedup, conv, value in messages)
-        await self._store_fresh(channel, items, budget)
+        return self._store_fresh(channel, items, budget)
 
-    async def _store_fresh(
+    def _store_fresh(
         self,
         channel: Channel,
         items: Iterable[tuple[str, str, str, ChannelMessageReceived | bytes]],
         budget: float,
-    ) -> None:
-        """Produce the messages not seen before — (channel, dedup key, conversation key, the
-        message or its encoded bytes) — and wait for Kafka's acks; redeliveries are counted."""
+    ) -> Awaitable[None] | None:
+        """The produce (to await: it returns once Kafka acknowledged them) of the messages not
+        seen before — (channel, dedup key, conversation key, the message or its encoded bytes)
+        — or None when there is none; redeliveries are counted now."""
         dropped = self._dropped[channel]
         records: list[tuple[str, bytes, bytes]] = []
         seen: set[str] = set()
@@ -338,8 +344,7 @@ class Gateway:
                 dropped.inc()  # a copy is already on its way to Kafka: wait for that one
             value = message if isinstance(message, bytes) else self._encode(message)
             records.append((key, conversation_key.encode("utf-8"), value))
-        if records:
-            await self._produce(channel, records, budget)
+        return self._produce(channel, records, budget) if records else None
 
     async def _produce(
         self, channel: Channel, records: list[tuple[str, bytes, bytes]], budget: float
