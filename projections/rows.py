@@ -39,6 +39,7 @@ from projections.state import (
     timer_version,
 )
 from schemas import records as r
+from schemas.convert import record_classes
 from schemas.fastdecode import datum_of
 
 EVENT_COLUMNS = (
@@ -235,7 +236,11 @@ class Projection:
         # send its ticket id to ClickHouse on every flush until the ticket arrives).
         self._absent_tickets: LruCache[str, bool] = LruCache(cache_size)
         self._absent_timers: LruCache[TimerKey, bool] = LruCache(cache_size)
-        self._kinds: dict[type, _Kind | None] = {}  # None: not an event
+        # Every record class's _Kind (None: not an event), with its payload encoder, generated
+        # here (~40 ms, once per process) rather than by the first batch that meets the class.
+        self._kinds: dict[type, _Kind | None] = {
+            cls: _kind(cls, store_bodies) for cls in record_classes()
+        }
 
     def forget(self) -> None:
         """Drop cached state (partitions moved: another projector may have written since)."""
