@@ -53,6 +53,13 @@ def _text(s: str) -> bytes:
     return (_SMALL[n] if n < 64 else _long(n)) + e
 
 
+def _utf8(e: bytes, prefix: bytes = b"") -> bytes:
+    """Avro ``string`` of ``prefix + e`` (both UTF-8 already): each value is encoded once and
+    its prefixed forms (``line:…``) are built from its bytes."""
+    n = len(prefix) + len(e)
+    return (_SMALL[n] if n < 64 else _long(n)) + prefix + e
+
+
 # Constant parts, in the schema's field order (support.v1.Envelope, ChannelMessageReceived):
 _VERSION_1 = _long(1)  # envelope.aggregate_version
 _CUSTOMER = b"\x00"  # envelope.actor.kind: ActorKind symbol 0
@@ -156,9 +163,10 @@ class TextMessages:
             return None
         try:
             recorded = _long((received_at - _EPOCH) // _MS)
+            dest = destination.encode()
             out = []
             for ev in events:
-                m = self._message(ev, destination, recorded)
+                m = self._message(ev, destination, dest, recorded)
                 if m is None:
                     return None
                 out.append(m)
@@ -166,7 +174,7 @@ class TextMessages:
             return None
         return tuple(out)
 
-    def _message(self, ev: Any, destination: str, recorded: bytes) -> Encoded | None:
+    def _message(self, ev: Any, destination: str, dest: bytes, recorded: bytes) -> Encoded | None:
         if type(ev) is not dict or ev.get("type") != "message":
             return None
         event_id = ev.get("webhookEventId")
@@ -206,21 +214,23 @@ class TextMessages:
         key = f"line:{destination}:{user}"  # conversation key: the user is the conversation
         event_id = event_id_for(Channel.LINE, dedup_key)
         at = _long(ts)
+        u = user.encode()
+        dk = dedup_key.encode()
+        user_bytes = _utf8(u)
         reply: tuple[bytes, ...]
         if type(token) is str and token and not delivery.get("isRedelivery") and mode != "standby":
             if ts > _MAX_TOKEN_MS:
                 return None
-            reply = (b"\x04", _TO, _text(user), _REPLY_TOKEN, _text(token), _MAP_END)
+            reply = (b"\x04", _TO, user_bytes, _REPLY_TOKEN, _text(token), _MAP_END)
             expires = _EXPIRY + _long(ts + _REPLY_MS)
         elif mode == "standby":
-            reply = (b"\x04", _TO, _text(user), _MODE_STANDBY, _MAP_END)
+            reply = (b"\x04", _TO, user_bytes, _MODE_STANDBY, _MAP_END)
             expires = _NO_EXPIRY
         else:
-            reply = (b"\x02", _TO, _text(user), _MAP_END)
+            reply = (b"\x02", _TO, user_bytes, _MAP_END)
             expires = _NO_EXPIRY
-        key_bytes = _text(key)
-        user_bytes = _text(user)
-        id_bytes = _text(event_id)
+        key_bytes = _utf8(u, b"line:" + dest + b":")  # the conversation key
+        id_bytes = _utf8(event_id.encode())
         value = b"".join(
             (
                 self.header,
@@ -230,18 +240,18 @@ class TextMessages:
                 recorded,
                 key_bytes,
                 _VERSION_1,
-                _text(f"line:{dedup_key}"),
+                _utf8(dk, b"line:"),
                 id_bytes,
                 _CUSTOMER,
-                _text(f"line:{user}"),
+                _utf8(u, b"line:"),
                 self.tenant,
                 _NO_BRAND_LINE,
                 # the message
-                _text(destination),
+                _utf8(dest),
                 user_bytes,
                 user_bytes,
                 _text(msg_id),
-                _text(dedup_key),
+                _utf8(dk),
                 key_bytes,
                 _text(text),
                 at,
