@@ -31,7 +31,7 @@ from schemas.fastdecode import fast_decoder, millis_to_datetime
 from schemas.fastencode import compiled_encoder
 from streams import metrics
 from streams.app import app, dead_letter_topic, streams_settings
-from streams.statecodec import dumps
+from streams.statecodec import dumps, forget_encodings
 from ticketstream.observability.tally import CountTally, counted
 
 log = logging.getLogger(__name__)
@@ -366,7 +366,7 @@ class UnitOfWork:
         batches: dict[tuple[str, int], tuple[Any, Any]] = {}
         direct: list[tuple[Any, bytes, bytes, faust.EventT]] = []
         if len(_STATE_CACHE) + len(writes) > STATE_CACHE_ENTRIES:
-            _STATE_CACHE.clear()
+            _forget_states()
         for (name, key), tbl, value, event, raw in pickled:
             _STATE_CACHE[(name, key)] = value
             partition = event.message.partition
@@ -461,12 +461,19 @@ _STATE_CACHE: dict[tuple[str, bytes], Any] = {}
 
 @app.on_partitions_revoked.connect
 async def _forget_states_on_revoke(*args: Any, **kwargs: Any) -> None:
-    _STATE_CACHE.clear()
+    _forget_states()
 
 
 @app.on_partitions_assigned.connect
 async def _forget_states_on_assign(*args: Any, **kwargs: Any) -> None:
+    _forget_states()
+
+
+def _forget_states() -> None:
+    """Empty the state cache, and the events' encodings noted for pickling with it: an
+    encoding keeps its event alive, which (states gone) would hold up to ~16,000 events."""
     _STATE_CACHE.clear()
+    forget_encodings()
 
 
 async def _produce_all(sends: list[_Send]) -> dict[tuple[str, int], int]:

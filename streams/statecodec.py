@@ -79,6 +79,12 @@ def remember_encoding(event: Any, raw: bytes) -> None:
     _ENCODED[id(event)] = (event, raw)
 
 
+def forget_encodings() -> None:
+    """Forget every noted encoding (``remember_encoding``)."""
+    _ENCODED.clear()
+    _ENCODED_BEFORE.clear()
+
+
 def _reduce_enum(member: enum.Enum) -> tuple[Any, ...]:
     # by name through getattr (a C call) instead of pickle's default EnumType(value) lookup
     return getattr, (type(member), member.name)
