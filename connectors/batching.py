@@ -43,6 +43,7 @@ from connectors.leanproduce import LeanSender, lean_sender
 log = logging.getLogger(__name__)
 
 Partitioner = Callable[[bytes | None, list[int], list[int]], int]
+_NO_HEADERS: list[tuple[str, bytes]] = []  # never changed
 
 
 class _Batch:
@@ -202,14 +203,25 @@ class BatchingProducer:
         partition = self.partitioner(key, partitions, partitions)
         batch = self._open.get(partition)
         if batch is None:
-            batch = self._open[partition] = _Batch(self.producer.create_batch(), partition)
-        if batch.builder.append(key=key, value=value, timestamp=None) is None:
+            batch = self._open[partition] = _Batch(self._new_builder(), partition)
+        if not self._add(batch, key, value):
             # Full (the producer's max_batch_size): it goes in this round as it is; a new batch
             # takes the record (the first record of a batch always fits, whatever its size).
             self._full.append(batch)
-            batch = self._open[partition] = _Batch(self.producer.create_batch(), partition)
-            batch.builder.append(key=key, value=value, timestamp=None)
+            batch = self._open[partition] = _Batch(self._new_builder(), partition)
+            self._add(batch, key, value)
         return batch
+
+    def _new_builder(self) -> Any:
+        lean = self._lean
+        return self.producer.create_batch() if lean is None else lean.new_builder()
+
+    def _add(self, batch: _Batch, key: bytes, value: bytes) -> bool:
+        """Append a record to the batch (timestamp: now); False when it is full."""
+        if self._lean is None:
+            return batch.builder.append(key=key, value=value, timestamp=None) is not None
+        # aiokafka's record batch builder: offset within the batch = records already in it
+        return batch.builder.append(len(batch.ids), None, key, value, _NO_HEADERS) is not None
 
     # ------------------------------------------------------------------ rounds
     def _leader(self, partition: int) -> int:
@@ -282,7 +294,6 @@ class BatchingProducer:
         waves: list[list[_Batch]] = []
         seen: dict[int, int] = {}
         for batch in batches:
-            batch.builder.close()
             k = seen.get(batch.partition, 0)
             seen[batch.partition] = k + 1
             if k == len(waves):
@@ -290,7 +301,9 @@ class BatchingProducer:
             waves[k].append(batch)
         for i, wave in enumerate(waves):
             try:
-                outcome = await lean.deliver(self.topic, [(b.partition, b.builder) for b in wave])
+                outcome = await lean.deliver(
+                    self.topic, [(b.partition, b.builder, len(b.ids)) for b in wave]
+                )
             except asyncio.CancelledError:
                 for rest in waves[i:]:
                     for batch in rest:

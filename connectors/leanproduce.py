@@ -41,6 +41,7 @@ import aiokafka
 import aiokafka.errors as Errors
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +182,8 @@ def lean_sender(producer: AIOKafkaProducer) -> LeanSender | None:
         why = "the producer is transactional"
     elif sender._acks == 0:
         why = "acks=0"
+    elif producer._key_serializer is not None or producer._value_serializer is not None:
+        why = "the producer has serializers"
     if why is not None:
         log.info("lean produce path off (%s): aiokafka's send_batch is used", why)
         return None
@@ -199,12 +202,30 @@ class LeanSender:
         self._acks: int = sender._acks
         self._timeout_ms: int = sender._request_timeout_ms
         self._backoff: float = sender._retry_backoff
+        accumulator: Any = producer._message_accumulator
+        self._batch_size: int = accumulator._batch_size
+        self._compression: int = accumulator._compression_type
+
+    def new_builder(self) -> Any:
+        """An empty record batch (v2) of the producer's batch size and compression, for
+        ``append(offset, timestamp, key, value, headers)``: aiokafka's C builder without the
+        ``BatchBuilder`` wrapper around it (``create_batch``), which adds Python calls to every
+        append."""
+        return DefaultRecordBatchBuilder(
+            2,
+            self._compression,
+            is_transactional=0,
+            producer_id=-1,
+            producer_epoch=-1,
+            base_sequence=0,
+            batch_size=self._batch_size,
+        )
 
     async def deliver(
-        self, topic: str, batches: Sequence[tuple[int, Any]]
+        self, topic: str, batches: Sequence[tuple[int, Any, int]]
     ) -> dict[int, BaseException | None]:
-        """Send ``(partition, BatchBuilder)`` pairs (distinct partitions) and return each
-        partition's outcome: None once Kafka acknowledged its batch (``acks``), else the error
+        """Send ``(partition, builder from new_builder, number of records)`` (distinct
+        partitions; each builder is built here, once) and return each partition's outcome: None once Kafka acknowledged its batch (``acks``), else the error
         that failed it. Retriable errors are retried (see the module doc), so this returns only
         once every batch is acknowledged or failed for good."""
         txn = self._txn
@@ -212,13 +233,13 @@ class LeanSender:
             await txn.wait_for_pid()
         pid, epoch = txn.producer_id, txn.producer_epoch
         pending: dict[int, bytes] = {}
-        for partition, builder in batches:
+        for partition, builder, count in batches:
             # The sequence is taken when the batch is first sent, as aiokafka's _pop_batch
             # does; a retry sends the same bytes (same sequence) again.
             tp = TopicPartition(topic, partition)
-            builder._set_producer_state(pid, epoch, txn.sequence_number(tp))
-            txn.increment_sequence_number(tp, builder.record_count())
-            pending[partition] = builder._build()
+            builder.set_producer_state(pid, epoch, txn.sequence_number(tp))
+            txn.increment_sequence_number(tp, count)
+            pending[partition] = bytes(builder.build())
         outcome: dict[int, BaseException | None] = {}
         while pending:
             nodes: dict[int, list[int]] = {}

@@ -19,7 +19,6 @@ from aiokafka.errors import (
     NotLeaderForPartitionError,
     ProducerFenced,
 )
-from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.protocol.api import RequestHeader_v1
 from aiokafka.protocol.produce import ProduceRequest
 from aiokafka.record.default_records import DefaultRecordBatch
@@ -143,16 +142,17 @@ def sender(client: FakeClient) -> tuple[LeanSender, FakeTxn]:
         client=client,
         _sender=SimpleNamespace(_acks=-1, _request_timeout_ms=30_000, _retry_backoff=0),
         _txn_manager=txn,
+        _message_accumulator=SimpleNamespace(_batch_size=16_384, _compression_type=0),
     )
     return LeanSender(producer), txn  # type: ignore[arg-type]
 
 
-def batch(*values: bytes) -> BatchBuilder:
-    b = BatchBuilder(16_384, 0)
-    for v in values:
-        b.append(key=b"k", value=v, timestamp=1_765_000_000_000)
-    b.close()
-    return b
+def batch(lean: LeanSender, partition: int, *values: bytes) -> tuple[int, Any, int]:
+    """A ``deliver`` argument: the partition, a builder holding ``values``, their number."""
+    b = lean.new_builder()
+    for i, v in enumerate(values):
+        assert b.append(i, 1_765_000_000_000, b"k", v, []) is not None
+    return partition, b, len(values)
 
 
 def records(request: ProduceRound) -> dict[int, bytes]:
@@ -162,14 +162,15 @@ def records(request: ProduceRound) -> dict[int, bytes]:
 def test_acknowledged_batches_carry_producer_id_epoch_and_sequences() -> None:
     client = FakeClient([{0: 0, 3: 0}, {0: 0}], leaders=[1])
     lean, txn = sender(client)
-    assert run(lean.deliver(TOPIC, [(0, batch(b"a", b"b")), (3, batch(b"c"))])) == {
+    assert run(lean.deliver(TOPIC, [batch(lean, 0, b"a", b"b"), batch(lean, 3, b"c")])) == {
         0: None,
         3: None,
     }
-    assert run(lean.deliver(TOPIC, [(0, batch(b"d"))])) == {0: None}
+    assert run(lean.deliver(TOPIC, [batch(lean, 0, b"d")])) == {0: None}
     first, second = (records(r) for _, r in client.sent)
     b0 = DefaultRecordBatch(first[0])
     assert (b0.producer_id, b0.producer_epoch, b0.base_sequence) == (4242, 3, 0)
+    assert [(r.offset, r.key, r.value) for r in b0] == [(0, b"k", b"a"), (1, b"k", b"b")]
     assert DefaultRecordBatch(first[3]).base_sequence == 0
     assert DefaultRecordBatch(second[0]).base_sequence == 2  # after the first batch's 2 records
     assert txn.sequences == {TopicPartition(TOPIC, 0): 3, TopicPartition(TOPIC, 3): 1}
@@ -180,7 +181,10 @@ def test_a_retriable_partition_error_resends_the_same_bytes_to_the_new_leader() 
     not_leader = NotLeaderForPartitionError.errno
     client = FakeClient([{0: not_leader, 3: 0}, {0: 0}], leaders=[1, 2])
     lean, txn = sender(client)
-    assert run(lean.deliver(TOPIC, [(0, batch(b"a")), (3, batch(b"c"))])) == {0: None, 3: None}
+    assert run(lean.deliver(TOPIC, [batch(lean, 0, b"a"), batch(lean, 3, b"c")])) == {
+        0: None,
+        3: None,
+    }
     (node1, first), (node2, second) = client.sent
     assert (node1, node2) == (1, 2)
     assert records(second) == {0: records(first)[0]}  # same sequence: no duplicate possible
@@ -191,20 +195,23 @@ def test_a_retriable_partition_error_resends_the_same_bytes_to_the_new_leader() 
 def test_a_lost_connection_retries_every_batch_of_the_request() -> None:
     client = FakeClient([KafkaConnectionError("gone"), {0: 0, 3: 0}], leaders=[1])
     lean, _ = sender(client)
-    assert run(lean.deliver(TOPIC, [(0, batch(b"a")), (3, batch(b"c"))])) == {0: None, 3: None}
+    assert run(lean.deliver(TOPIC, [batch(lean, 0, b"a"), batch(lean, 3, b"c")])) == {
+        0: None,
+        3: None,
+    }
     assert client.sent[0][1].body == client.sent[1][1].body
 
 
 def test_duplicate_sequence_means_the_broker_already_has_the_batch() -> None:
     client = FakeClient([{0: DuplicateSequenceNumber.errno}], leaders=[1])
     lean, _ = sender(client)
-    assert run(lean.deliver(TOPIC, [(0, batch(b"a"))])) == {0: None}
+    assert run(lean.deliver(TOPIC, [batch(lean, 0, b"a")])) == {0: None}
 
 
 def test_a_non_retriable_error_fails_only_its_batch() -> None:
     client = FakeClient([{0: MessageSizeTooLargeError.errno, 3: 0}], leaders=[1])
     lean, _ = sender(client)
-    outcome = run(lean.deliver(TOPIC, [(0, batch(b"a")), (3, batch(b"c"))]))
+    outcome = run(lean.deliver(TOPIC, [batch(lean, 0, b"a"), batch(lean, 3, b"c")]))
     assert isinstance(outcome[0], MessageSizeTooLargeError)
     assert outcome[3] is None
     assert len(client.sent) == 1
@@ -213,4 +220,4 @@ def test_a_non_retriable_error_fails_only_its_batch() -> None:
 def test_a_fenced_producer_is_reported_as_such() -> None:
     client = FakeClient([{0: InvalidProducerEpoch.errno}], leaders=[1])
     lean, _ = sender(client)
-    assert isinstance(run(lean.deliver(TOPIC, [(0, batch(b"a"))]))[0], ProducerFenced)
+    assert isinstance(run(lean.deliver(TOPIC, [batch(lean, 0, b"a")]))[0], ProducerFenced)
