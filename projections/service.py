@@ -81,6 +81,11 @@ def make_consumer(core: Any, group: str | None, batch_rows: int, **extra: Any) -
         session_timeout_ms=10_000,
         heartbeat_interval_ms=3_000,
         fetch_max_bytes=64 * 1024 * 1024,
+        # kafka-python keeps one fetch in flight per broker and leaves partitions with unread
+        # records out of it: when the partitions in that fetch have nothing new, the broker holds
+        # it this long (default 500 ms) while the others' next records wait behind it (seen as
+        # 0.5 s stalls catching up a backlog). Idle, it is a fetch every 50 ms.
+        fetch_max_wait_ms=50,
         max_partition_fetch_bytes=8 * 1024 * 1024,
         # Several projector processes in one group: the range assignor gives each member the
         # same partition numbers of every topic, so a ticket's events and its SLA events (both
