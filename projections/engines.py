@@ -74,6 +74,10 @@ class DriverEngine:
         from clickhouse_driver import Client
 
         self.host, self.port = host, port
+        self._options: dict[str, Any] = {
+            "user": user, "password": password, "database": database,
+            "connect_timeout": connect_timeout, "send_receive_timeout": send_receive_timeout,
+        }  # fmt: skip
         self._client = Client(
             host,
             port=port,
@@ -84,6 +88,11 @@ class DriverEngine:
             send_receive_timeout=send_receive_timeout,
             settings={"use_numpy": False},
         )
+
+    def clone(self) -> DriverEngine:
+        """Another engine for the same server and settings, on a connection of its own (a
+        clickhouse-driver client serves one thread at a time); it connects on first use."""
+        return DriverEngine(self.host, self.port, **self._options)
 
     def _wrap(self, sql: str, exc: Exception) -> ClickHouseError:
         from clickhouse_driver import errors

@@ -88,7 +88,14 @@ class Projector:
         self.stop = stop or threading.Event()
         self.clock = clock
         self.commit_offsets = commit
-        self.projection = Projection(engine, config.db, store_bodies=config.store_bodies)
+        # State lookups go over a connection of their own when the engine can open one: then
+        # they need not wait for the batch in flight unless it writes state they look up.
+        clone = getattr(engine, "clone", None)
+        self._state_engine: Engine | None = clone() if callable(clone) else None
+        self.projection = Projection(
+            self._state_engine or engine, config.db, store_bodies=config.store_bodies
+        )
+        self._inflight_state: set[str] = set()  # ticket ids of the batch in flight's state rows
         # Avro data with the codec's errors, at less CPU (schemas.fastdecode); the envelope's
         # ids as UTF-8 bytes, which go to String columns as they are (projections.rows)
         self._decode = DatumDecoder(utf8_bytes=ENVELOPE_BYTES).decode
@@ -172,7 +179,10 @@ class Projector:
         pending = self._pending
         wanted = self.projection.missing_data(pending)
         if any(wanted):
-            self._drain()  # the state may be in the batch being written
+            if self._state_engine is None or not self._inflight_state.isdisjoint(
+                wanted[0] | wanted[1]
+            ):
+                self._drain()  # the state may be in the batch being written
             self._retry("load_state", lambda: self.projection.load_state_data(pending, wanted))
         items, deferred = self._order(pending, force=force)
         batch = self.projection.project_data(items, datetime.now(UTC).replace(microsecond=0))
@@ -186,6 +196,9 @@ class Projector:
         }
         self._first_at = self.clock() if deferred else None
         self._drain()
+        if self._state_engine is not None:
+            self._inflight_state = {row[0] for row in batch.rows["tickets"]}
+            self._inflight_state.update(row[0] for row in batch.rows["sla_timers"])
         self._inflight = (self._pool.submit(self._write, batch), offsets, dead)
         if not self.pipelined:
             self._drain()
@@ -201,6 +214,7 @@ class Projector:
             return
         future, offsets, dead = self._inflight
         self._inflight = None
+        self._inflight_state = set()
         future.result()  # re-raises Stopped (or a bug) in the consumer's thread
         if dead:
             self.producer.flush()
@@ -335,6 +349,8 @@ class Projector:
     def close(self) -> None:
         """Stop the writer thread (after the batch in flight, if any)."""
         self._pool.shutdown(wait=True)
+        if self._state_engine is not None:
+            self._state_engine.close()
 
     def on_revoked(self, _partitions: Iterable[Any]) -> None:
         """Rebalance: write what is pending, forget state of moved partitions.

@@ -3,6 +3,7 @@ in-process ClickHouse engine (no network, no sleeping: the clock is a fake)."""
 
 from __future__ import annotations
 
+import threading
 from collections import namedtuple
 from typing import Any
 
@@ -254,3 +255,70 @@ def test_the_envelope_ids_reach_clickhouse_as_utf8_bytes_and_nothing_else_change
     for table, rows in as_str.rows.items():
         assert [decoded(row) for row in as_bytes.rows[table]] == [decoded(row) for row in rows]
     assert {type(v) for row in as_bytes.rows["events"] for v in row[:12]} >= {bytes}
+
+
+class BlockingEngine(RecordingEngine):
+    """Inserts wait for ``release``; ``clone()`` gives the state-lookup engine, which notes
+    whether an insert was still waiting when each lookup came."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.inserting = threading.Event()
+        self.lookups: list[bool] = []  # per state lookup: was an insert in flight?
+        outer = self
+
+        class Lookups(RecordingEngine):
+            def execute(self, sql: str) -> list[tuple[Any, ...]]:
+                outer.lookups.append(outer.inserting.is_set() and not outer.release.is_set())
+                outer.release.set()  # the batch in flight may go on now
+                return []
+
+        self.lookup_engine = Lookups()
+
+    def clone(self) -> RecordingEngine:
+        return self.lookup_engine
+
+    def insert(self, table: str, columns: Any, data: Any) -> None:
+        self.inserting.set()
+        assert self.release.wait(10)
+        super().insert(table, columns, data)
+
+
+def _pipelined(engine: Any) -> tuple[Projector, FakeConsumer]:
+    consumer = FakeConsumer()
+    cfg = ProjectorConfig(db="p", group="g", batch_rows=1, flush_seconds=1.0)
+    return Projector(engine, consumer, FakeProducer(), cfg, clock=Clock()), consumer
+
+
+def test_a_state_lookup_does_not_wait_for_the_batch_in_flight_when_it_writes_other_state() -> None:
+    engine = BlockingEngine()
+    p, consumer = _pipelined(engine)
+    stream = known_stream()
+    consumer.queue.append(msgs("tickets", stream[2:3]))  # T1 opened: written, held by the engine
+    p.poll_once()
+    assert engine.inserting.wait(10)
+    unseen = next(e for e in stream if type(e).__name__ == "TicketAssigned" and e.ticket_id != "T1")
+    consumer.queue.append(msgs("tickets", [unseen], start=1))  # a ticket whose state is not here
+    p.poll_once()
+    p.finish()
+    p.close()
+    assert engine.lookups == [True]  # looked up while T1's batch was still being written
+    assert len(engine.inserted["events"]) == 2
+
+
+def test_a_state_lookup_waits_for_the_batch_in_flight_when_it_writes_that_state() -> None:
+    engine = BlockingEngine()
+    p, consumer = _pipelined(engine)
+    stream = known_stream()
+    consumer.queue.append(msgs("tickets", stream[2:3]))  # T1 opened
+    p.poll_once()
+    assert engine.inserting.wait(10)
+    p.projection.tickets.clear()  # as if evicted: T1's state must come from ClickHouse
+    later = next(e for e in stream if type(e).__name__ == "TicketAssigned" and e.ticket_id == "T1")
+    consumer.queue.append(msgs("tickets", [later], start=1))
+    threading.Timer(0.3, engine.release.set).start()  # the write finishes on its own
+    p.poll_once()
+    p.finish()
+    p.close()
+    assert engine.lookups == [False]  # only after T1's batch was written
