@@ -17,8 +17,12 @@ and handles errors as aiokafka's ``SendProduceReqHandler`` does for an idempoten
 - no error, or ``DuplicateSequenceNumber`` (the broker already has this batch): delivered;
 - a retriable error (connection lost, node not ready, request timed out, not leader, …): the
   same bytes — same producer id, epoch and sequence — are sent again after the backoff, to the
-  partition's leader then, for as long as it takes (an idempotent producer never expires a
-  batch; the broker drops a copy it already wrote), so a retry never duplicates a record;
+  partition's leader then, for as long as it takes (aiokafka's idempotent producer does not
+  expire a batch it sent; the broker drops a copy it already wrote), so a retry never
+  duplicates a record;
+- a partition with no leader for the request timeout: its batch fails (as aiokafka expires
+  it); if it never went out, its sequence numbers are given back (aiokafka keeps them used,
+  which leaves every later batch of the partition out of order);
 - any other error: the batch fails with it.
 
 :func:`lean_sender` returns None — the caller keeps aiokafka's ``send_batch`` path — for an
@@ -33,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import struct
+import time
 from collections.abc import Sequence
 from io import BytesIO
 from typing import Any
@@ -225,33 +230,40 @@ class LeanSender:
         self, topic: str, batches: Sequence[tuple[int, Any, int]]
     ) -> dict[int, BaseException | None]:
         """Send ``(partition, builder from new_builder, number of records)`` (distinct
-        partitions; each builder is built here, once) and return each partition's outcome: None once Kafka acknowledged its batch (``acks``), else the error
-        that failed it. Retriable errors are retried (see the module doc), so this returns only
-        once every batch is acknowledged or failed for good."""
+        partitions; each builder is built here, once) and return each partition's outcome:
+        None once Kafka acknowledged its batch (``acks``), else the error that failed it.
+        Retriable errors are retried (see the module doc), so this returns only once every
+        batch is acknowledged or failed for good; a partition that has no leader for the
+        request timeout fails, as aiokafka expires such a batch."""
         txn = self._txn
         if not txn.has_pid():
             await txn.wait_for_pid()
         pid, epoch = txn.producer_id, txn.producer_epoch
         pending: dict[int, bytes] = {}
+        counts: dict[int, int] = {}
         for partition, builder, count in batches:
             # The sequence is taken when the batch is first sent, as aiokafka's _pop_batch
             # does; a retry sends the same bytes (same sequence) again.
             tp = TopicPartition(topic, partition)
             builder.set_producer_state(pid, epoch, txn.sequence_number(tp))
             txn.increment_sequence_number(tp, count)
+            counts[partition] = count
             pending[partition] = bytes(builder.build())
+        tried: set[int] = set()  # partitions whose batch went out in a request at least once
         outcome: dict[int, BaseException | None] = {}
+        expires = time.monotonic() + self._timeout_ms / 1000
         while pending:
             nodes: dict[int, list[int]] = {}
             leader_for = self._client.cluster.leader_for_partition
-            unknown = False
+            leaderless: list[tuple[int, int | None]] = []
             for partition in pending:
                 leader = leader_for(TopicPartition(topic, partition))
                 if leader is None or leader == -1:
-                    unknown = True
+                    leaderless.append((partition, leader))
                 else:
                     nodes.setdefault(leader, []).append(partition)
             if nodes:
+                tried.update(pending.keys() - {p for p, _ in leaderless})
                 requests = [
                     self._request(node, topic, {p: pending[p] for p in parts})
                     for node, parts in nodes.items()
@@ -270,7 +282,22 @@ class LeanSender:
                             del pending[partition]
                 if retry and pending:
                     await asyncio.sleep(self._backoff)
-            if unknown:
+            if leaderless:
+                if time.monotonic() >= expires:
+                    for partition, leader in leaderless:
+                        if partition not in tried:
+                            # The broker never saw this batch: give its sequence numbers back,
+                            # or the partition's next batch would be out of order for good (a
+                            # partition's next batch is only built once this one is settled).
+                            tp = TopicPartition(topic, partition)
+                            txn.increment_sequence_number(tp, -counts[partition])
+                        outcome[partition] = (
+                            Errors.NotLeaderForPartitionError()
+                            if leader is None
+                            else Errors.LeaderNotAvailableError()
+                        )
+                        del pending[partition]
+                    continue
                 # a partition without a leader: refresh metadata, then try again
                 await self._client.force_metadata_update()
                 await asyncio.sleep(self._backoff)

@@ -15,6 +15,7 @@ from aiokafka.errors import (
     InvalidProducerEpoch,
     KafkaConnectionError,
     KafkaError,
+    LeaderNotAvailableError,
     MessageSizeTooLargeError,
     NotLeaderForPartitionError,
     ProducerFenced,
@@ -136,11 +137,11 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
             return cast(T, stop.value)
 
 
-def sender(client: FakeClient) -> tuple[LeanSender, FakeTxn]:
+def sender(client: FakeClient, timeout_ms: int = 30_000) -> tuple[LeanSender, FakeTxn]:
     txn = FakeTxn()
     producer = SimpleNamespace(
         client=client,
-        _sender=SimpleNamespace(_acks=-1, _request_timeout_ms=30_000, _retry_backoff=0),
+        _sender=SimpleNamespace(_acks=-1, _request_timeout_ms=timeout_ms, _retry_backoff=0),
         _txn_manager=txn,
         _message_accumulator=SimpleNamespace(_batch_size=16_384, _compression_type=0),
     )
@@ -221,3 +222,24 @@ def test_a_fenced_producer_is_reported_as_such() -> None:
     client = FakeClient([{0: InvalidProducerEpoch.errno}], leaders=[1])
     lean, _ = sender(client)
     assert isinstance(run(lean.deliver(TOPIC, [batch(lean, 0, b"a")]))[0], ProducerFenced)
+
+
+def test_a_partition_without_a_leader_fails_after_the_request_timeout() -> None:
+    client = FakeClient([], leaders=[-1])
+    lean, txn = sender(client, timeout_ms=0)
+    txn.sequences[TopicPartition(TOPIC, 0)] = 5
+    outcome = run(lean.deliver(TOPIC, [batch(lean, 0, b"a", b"b")]))
+    assert isinstance(outcome[0], LeaderNotAvailableError)
+    assert client.sent == []
+    # never sent: its sequences are given back, so the next batch is in order for the broker
+    assert txn.sequences[TopicPartition(TOPIC, 0)] == 5
+
+
+def test_a_batch_that_went_out_keeps_its_sequences_when_it_fails_leaderless() -> None:
+    not_leader = NotLeaderForPartitionError.errno
+    client = FakeClient([{0: not_leader}], leaders=[1, -1])
+    lean, txn = sender(client, timeout_ms=0)
+    outcome = run(lean.deliver(TOPIC, [batch(lean, 0, b"a", b"b")]))
+    assert isinstance(outcome[0], LeaderNotAvailableError)
+    assert len(client.sent) == 1
+    assert txn.sequences[TopicPartition(TOPIC, 0)] == 2  # the broker may have written it
