@@ -183,7 +183,12 @@ class Projector:
                 wanted[0] | wanted[1]
             ):
                 self._drain()  # the state may be in the batch being written
-            self._retry("load_state", lambda: self.projection.load_state_data(pending, wanted))
+            try:
+                self._retry("load_state", lambda: self.projection.load_state_data(pending, wanted))
+            finally:
+                if self._state_engine is not None:
+                    # no idle second connection (lookups are rare; it reconnects, ~1-3 ms)
+                    self._state_engine.close()
         items, deferred = self._order(pending, force=force)
         batch = self.projection.project_data(items, datetime.now(UTC).replace(microsecond=0))
         metrics.DUPLICATES.inc(batch.dropped)
