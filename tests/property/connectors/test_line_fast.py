@@ -11,10 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.channels import line
+from connectors.channels import line, line_fast
 from connectors.channels.base import ChannelError, WebhookRequest
 from connectors.channels.line_fast import TextMessages
 from schemas.codec import default_codec
+from schemas.fastencode import avro_long
 
 SECRET = "line-channel-secret"
 TENANT = "acme"
@@ -184,3 +185,26 @@ def test_timestamps_at_the_end_of_the_range(ts, token, taken):
     assert (got is not None) == taken
     if taken:
         assert list(got or ()) == reference(req)
+
+
+@SETTINGS
+@given(
+    n=st.integers(-(2**63), 2**63 - 1)
+    | st.integers(0, 2**20)
+    | st.integers(1_700_000_000_000, 1_900_000_000_000)
+)
+def test_timestamp_varints_are_avro_longs(n):
+    assert line_fast._ms(n) == avro_long(n)
+
+
+def test_timestamp_varints_at_the_table_and_cache_edges():
+    edges = [0x1FFF, 0x2000, 0x2001, (1 << 62) - 1, 1 << 62, MAX_MS, MAX_MS + 60_000]
+    edges += [b + d for b in (1 << 13, 1 << 20, 1 << 27, 1 << 34, 1 << 41) for d in (-1, 0, 1)]
+    for n in edges:
+        assert line_fast._ms(n) == avro_long(n), n
+    line_fast._HIGH.clear()
+    for n in range(
+        1_763_884_800_000, 1_763_884_800_000 + 40 * 8192 * line_fast._HIGH_MAX, 8191 * 40
+    ):
+        assert line_fast._ms(n) == avro_long(n), n
+    assert len(line_fast._HIGH) <= line_fast._HIGH_MAX
