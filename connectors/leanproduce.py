@@ -45,6 +45,8 @@ from typing import Any
 import aiokafka
 import aiokafka.errors as Errors
 from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka.client import ConnectionGroup
+from aiokafka.conn import CloseReason
 from aiokafka.errors import KafkaError
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
@@ -202,6 +204,8 @@ class LeanSender:
     def __init__(self, producer: AIOKafkaProducer) -> None:
         self._producer = producer
         self._client: Any = producer.client
+        # the client's connections by (node, group): read, never changed, here
+        self._conns: dict[tuple[int, ConnectionGroup], Any] = getattr(self._client, "_conns", {})
         sender: Any = producer._sender
         self._txn: Any = producer._txn_manager
         self._acks: int = sender._acks
@@ -308,7 +312,17 @@ class LeanSender:
     ) -> dict[int, BaseException | _Retry | None]:
         request = ProduceRound(topic, self._acks, self._timeout_ms, list(data.items()))
         try:
-            response = await self._client.send(node, request)
+            conn = self._conns.get((node, ConnectionGroup.DEFAULT))
+            if conn is not None and conn.connected():
+                # AIOKafkaClient.send without its two coroutine layers (ready → _get_conn) for
+                # the connection it would return: the same write, correlation id and timeout.
+                try:
+                    response = await conn.send(request)
+                except TimeoutError as exc:  # as client.send: renew the connection next time
+                    conn.close(reason=CloseReason.CONNECTION_TIMEOUT)
+                    raise Errors.RequestTimedOutError() from exc
+            else:  # no connection yet, or a broken one: the client (re)connects
+                response = await self._client.send(node, request)
         except KafkaError as err:
             log.warning("produce request to node %s failed: %r", node, err)
             if err.invalid_metadata:

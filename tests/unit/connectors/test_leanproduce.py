@@ -9,6 +9,8 @@ from typing import Any, TypeVar, cast
 
 import pytest
 from aiokafka import TopicPartition
+from aiokafka.client import ConnectionGroup
+from aiokafka.conn import CloseReason
 from aiokafka.errors import (
     DuplicateSequenceNumber,
     IncompatibleBrokerVersion,
@@ -243,3 +245,51 @@ def test_a_batch_that_went_out_keeps_its_sequences_when_it_fails_leaderless() ->
     assert isinstance(outcome[0], LeaderNotAvailableError)
     assert len(client.sent) == 1
     assert txn.sequences[TopicPartition(TOPIC, 0)] == 2  # the broker may have written it
+
+
+class FakeConn:
+    """A connection of the client's ``_conns``: ``send`` answers like ``FakeClient.send`` (or
+    raises ``TimeoutError`` when told, as aiokafka's request timeout does), ``close`` noted."""
+
+    def __init__(self, client: FakeClient, connected: bool = True, timeout: bool = False) -> None:
+        self.client = client
+        self.is_connected = connected
+        self.timeout = timeout
+        self.closed: list[Any] = []
+
+    def connected(self) -> bool:
+        return self.is_connected
+
+    def close(self, reason: Any = None) -> None:
+        self.closed.append(reason)
+        self.is_connected = False
+
+    def send(self, request: ProduceRound) -> Any:
+        if self.timeout:
+            self.client.sent.append((-1, request))
+
+            async def late() -> Any:
+                raise TimeoutError
+
+            return late()
+        return self.client.send(1, request)
+
+
+def test_a_connected_broker_is_sent_to_on_its_connection_and_a_timeout_renews_it() -> None:
+    client = FakeClient([{0: 0}, {0: 0}], leaders=[1])
+    conn = FakeConn(client, timeout=True)
+    client._conns = {(1, ConnectionGroup.DEFAULT): conn}  # type: ignore[attr-defined]
+    lean, txn = sender(client)
+    # the request times out on the connection: closed (as client.send does), then retried with
+    # the same bytes through the client (the connection is no longer connected)
+    assert run(lean.deliver(TOPIC, [batch(lean, 0, b"a")])) == {0: None}
+    assert conn.closed == [CloseReason.CONNECTION_TIMEOUT]
+    (via_conn, first), (via_client, second) = client.sent
+    assert (via_conn, via_client) == (-1, 1)
+    assert records(second) == records(first)
+    assert txn.sequences[TopicPartition(TOPIC, 0)] == 1
+    # a connected connection carries the next request
+    conn2 = FakeConn(client)
+    client._conns[(1, ConnectionGroup.DEFAULT)] = conn2  # type: ignore[attr-defined]
+    assert run(lean.deliver(TOPIC, [batch(lean, 0, b"b")])) == {0: None}
+    assert len(client.sent) == 3 and conn2.closed == []
