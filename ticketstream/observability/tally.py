@@ -15,17 +15,18 @@ import bisect
 import threading
 from collections.abc import Iterable
 
-from prometheus_client import REGISTRY, Counter, Histogram
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 
 class CountTally:
-    """``inc`` of a Counter child, applied when the registry is collected."""
+    """``inc`` of a Counter child (or a Gauge's ``inc``/``dec`` with a negative amount),
+    applied when the registry is collected."""
 
     __slots__ = ("child", "flushed", "total")
 
-    def __init__(self, child: Counter) -> None:
+    def __init__(self, child: Counter | Gauge) -> None:
         self.child = child
         self.total = 0  # counted since created (cumulative: a flush from another thread is safe)
         self.flushed = 0  # of which already added to the child
@@ -72,13 +73,34 @@ class TimeTally:
             self.flushed_sum = total
 
 
+class LastTally:
+    """``set`` of a Gauge child: the last value set, applied when the registry is collected."""
+
+    __slots__ = ("child", "flushed", "value")
+
+    def __init__(self, child: Gauge) -> None:
+        self.child = child
+        self.value: float | None = None
+        self.flushed: float | None = None
+
+    def set(self, value: float) -> None:
+        self.value = value
+
+    def flush(self) -> None:
+        value = self.value
+        if value is not None and value != self.flushed:
+            self.child.set(value)
+            self.flushed = value
+
+
 # child → its tally (children live as long as their metric: the process)
-_TALLIES: dict[Counter | Histogram, CountTally | TimeTally] = {}
+_TALLIES: dict[Counter | Gauge | Histogram, CountTally | TimeTally | LastTally] = {}
 _FLUSH_LOCK = threading.Lock()
 
 
-def counted(child: Counter) -> CountTally:
-    """The tally of a Counter child (one per child, shared)."""
+def counted(child: Counter | Gauge) -> CountTally:
+    """The tally of a Counter child, or of a Gauge child's ``inc``/``dec`` (one per child,
+    shared)."""
     tally = _TALLIES.get(child)
     if tally is None:
         tally = _TALLIES[child] = CountTally(child)
@@ -92,6 +114,15 @@ def timed(child: Histogram) -> TimeTally:
     if tally is None:
         tally = _TALLIES[child] = TimeTally(child)
     assert isinstance(tally, TimeTally)
+    return tally
+
+
+def last_set(child: Gauge) -> LastTally:
+    """The tally of a Gauge child's ``set`` (one per child, shared)."""
+    tally = _TALLIES.get(child)
+    if tally is None:
+        tally = _TALLIES[child] = LastTally(child)
+    assert isinstance(tally, LastTally)
     return tally
 
 
