@@ -43,11 +43,14 @@ _MAX_MS = MAX_EPOCH_SECONDS * 1000  # from_epoch refuses later instants
 _REPLY_MS = int(line.REPLY_TOKEN_LIFETIME / _MS)
 # A reply token's expiry must be a datetime too (line.handle fails on a later one).
 _MAX_TOKEN_MS = (datetime.max.replace(tzinfo=UTC) - _EPOCH) // _MS - _REPLY_MS
-_SMALL = [_long(n) for n in range(64)]  # zig-zag varints of 0…63: one byte (short strings)
+# String lengths' varints up to 8 KiB (one or two bytes; ~0.3 MB): the message text is often
+# 64 bytes or more (a Thai or emoji text is 3-4 bytes a character), past a one-byte table.
+_LENGTHS = [_long(n) for n in range(8192)]
 # Millisecond timestamps (three per message: sent, received, reply-token expiry) are 7-byte
 # varints, ~2 µs each through ``_long``'s shifts on multi-digit ints in the server. A varint's
 # bytes are its 7-bit groups, low first: for z = 2n >= 2**14 the first two bytes come from
-# z's low 14 bits (a table) and the rest from z >> 14, which changes every 8.192 s (a cache).
+# z's low 14 bits (a table, ~0.7 MB) and the rest from z >> 14, which changes every 8.192 s
+# (a cache).
 _LOW14 = [bytes((z & 0x7F | 0x80, z >> 7 | 0x80)) for z in range(1 << 14)]
 _HIGH: dict[int, bytes] = {}  # z >> 14 → its varint bytes (cleared past _HIGH_MAX entries)
 _HIGH_MAX = 4096
@@ -81,14 +84,14 @@ def _text(s: str) -> bytes:
     """Avro ``string``: length, UTF-8 bytes."""
     e = s.encode()
     n = len(e)
-    return (_SMALL[n] if n < 64 else _long(n)) + e
+    return (_LENGTHS[n] if n < 8192 else _long(n)) + e
 
 
 def _utf8(e: bytes, prefix: bytes = b"") -> bytes:
     """Avro ``string`` of ``prefix + e`` (both UTF-8 already): each value is encoded once and
     its prefixed forms (``line:…``) are built from its bytes."""
     n = len(prefix) + len(e)
-    return (_SMALL[n] if n < 64 else _long(n)) + prefix + e
+    return (_LENGTHS[n] if n < 8192 else _long(n)) + prefix + e
 
 
 # Constant parts, in the schema's field order (support.v1.Envelope, ChannelMessageReceived):
