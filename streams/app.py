@@ -28,8 +28,8 @@ from ticketstream.settings import Settings
 for _name in ("aiokafka", "faust", "mode"):
     logging.getLogger(_name).setLevel(max(logging.INFO, logging.getLogger(_name).level))
 
-settings = Settings()  # type: ignore[call-arg]
-streams_settings = StreamsSettings()  # type: ignore[call-arg]
+settings = Settings()
+streams_settings = StreamsSettings()
 
 # faust-streaming 0.15 registers its RocksDB store as "rocksdb://" and backs it with rocksdict when
 # installed (no python-rocksdb needed); a literal "rocksdict://" URL is not a registered store.

@@ -28,8 +28,8 @@ from typing import Any
 import faust
 from faust.streams import _current_event
 
-BatchHandler = Callable[[Sequence[faust.EventT]], Awaitable[None]]
-RecordHandler = Callable[[faust.EventT], Awaitable[None]]
+BatchHandler = Callable[[Sequence[faust.EventT[Any]]], Awaitable[None]]
+RecordHandler = Callable[[faust.EventT[Any]], Awaitable[None]]
 DEFAULT_SIZE, DEFAULT_WITHIN = 500, 0.05  # records per batch, seconds to wait for a full one
 
 
@@ -89,7 +89,7 @@ def each_record(handle: RecordHandler) -> BatchHandler:
 
     from streams.runtime import park  # at registration (see TopicAgent)
 
-    async def run(events: Sequence[faust.EventT]) -> None:
+    async def run(events: Sequence[faust.EventT[Any]]) -> None:
         for event in events:
             _current_event.set(weakref.ref(event))
             try:

@@ -16,7 +16,7 @@ import weakref
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import faust
 from aiokafka.partitioner import murmur2
@@ -50,12 +50,12 @@ def now_ms() -> datetime:
 
 def table(
     name: str, help: str, *, partitions: int | None = None, use_partitioner: bool = False
-) -> faust.Table:
+) -> faust.Table[Any, Any]:
     """A changelog-backed table (compact changelog) of pickled domain states.
 
     Keys are the UTF-8 bytes of the source topic's key (raw, as the producer wrote them), so the
     table's partitions and ``@app.table_route`` agree with the source topic's partitioner."""
-    return app.Table(
+    made = app.Table(
         name,
         help=help,
         key_type=bytes,
@@ -63,23 +63,24 @@ def table(
         partitions=partitions or streams_settings.streams_topic_partitions,
         use_partitioner=use_partitioner,
     )
+    return cast("faust.Table[Any, Any]", made)
 
 
-def load(tbl: faust.Table, key: str, default: Any) -> Any:
+def load(tbl: faust.Table[Any, Any], key: str, default: Any) -> Any:
     raw = tbl.get(key.encode())
     return default if raw is None else pickle.loads(raw)
 
 
-def store(tbl: faust.Table, key: str, value: Any) -> None:
+def store(tbl: faust.Table[Any, Any], key: str, value: Any) -> None:
     tbl[key.encode()] = dumps(value)
 
 
-async def decode_or_park(event: faust.EventT, expected: Any = None) -> Any | None:
+async def decode_or_park(event: faust.EventT[Any], expected: Any = None) -> Any | None:
     """The record of ``event`` or None after sending it to the dead-letter topic (counted)."""
     msg = event.message
     try:
         return codec.decode(
-            msg.value,
+            cast(bytes, msg.value),  # a tombstone (None) is a SchemaDecodeError: parked
             topic=msg.topic,
             partition=msg.partition,
             offset=msg.offset,
@@ -90,7 +91,7 @@ async def decode_or_park(event: faust.EventT, expected: Any = None) -> Any | Non
         return None
 
 
-async def park(event: faust.EventT, exc: BaseException) -> None:
+async def park(event: faust.EventT[Any], exc: BaseException) -> None:
     """Send the record of ``event`` to the dead-letter topic with its position; count it."""
     msg = event.message
     log.warning("dead-lettering %s[%s]@%s: %s", msg.topic, msg.partition, msg.offset, exc)
@@ -107,14 +108,14 @@ def partition_of(key: str, partitions: int | None = None) -> int:
     """The partition the producers' default partitioner (murmur2, as Kafka's Java client) gives
     ``key`` among ``partitions`` (default: the streams topics' partition count)."""
     n = partitions or streams_settings.streams_topic_partitions
-    return (murmur2(key.encode()) & 0x7FFFFFFF) % n
+    return int(murmur2(key.encode()) & 0x7FFFFFFF) % n
 
 
 @functools.lru_cache(maxsize=1 << 16)
 def _partition_of_key(key: bytes, partitions: int) -> int:
     """``partition_of`` for a key in bytes, for the records sent by key. Cached: aiokafka's
     murmur2 is pure Python (~5 µs a key), and a ticket's events all carry its id."""
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
+    return int(murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 _COUNTERS: dict[tuple[Any, ...], CountTally] = {}
@@ -144,7 +145,7 @@ _Send = tuple[str, bytes | None, bytes, int | None]  # topic, key, value, partit
 _FAST_DECODE: tuple[codec.Codec, Callable[..., Any]] | None = None
 
 
-def decode_record(event: faust.EventT, expected: type | tuple[type, ...] | None = None) -> Any:
+def decode_record(event: faust.EventT[Any], expected: type | tuple[type, ...] | None = None) -> Any:
     """The record of ``event`` (``expected``: a class or tuple of classes it must be); raises
     SchemaDecodeError with its topic/partition/offset, as ``codec.decode``.
 
@@ -185,7 +186,7 @@ def encode(record: Any) -> bytes:
     return enc(record)
 
 
-def _set_current_event(event: faust.EventT) -> None:
+def _set_current_event(event: faust.EventT[Any]) -> None:
     # Faust's tables pick the partition (store and changelog) from the current event; batches
     # run outside Faust's per-event context, so each read/write names the record it is for.
     _current_event.set(weakref.ref(event))
@@ -258,9 +259,13 @@ class UnitOfWork:
     no writes and no sends behind (it is dead-lettered instead)."""
 
     def __init__(self) -> None:
-        self._writes: dict[tuple[str, bytes], tuple[faust.Table, Any, faust.EventT]] = {}
+        self._writes: dict[
+            tuple[str, bytes], tuple[faust.Table[Any, Any], Any, faust.EventT[Any]]
+        ] = {}
         self._sends: list[_Send] = []
-        self._staged: dict[tuple[str, bytes], tuple[faust.Table, Any, faust.EventT]] = {}
+        self._staged: dict[
+            tuple[str, bytes], tuple[faust.Table[Any, Any], Any, faust.EventT[Any]]
+        ] = {}
         self._staged_sends: list[_Send] = []
         self.send_seconds = self.state_seconds = 0.0
 
@@ -276,7 +281,9 @@ class UnitOfWork:
     def drop(self) -> None:
         self.begin()
 
-    def load(self, tbl: faust.Table, key: str, default: Any, event: faust.EventT) -> Any:
+    def load(
+        self, tbl: faust.Table[Any, Any], key: str, default: Any, event: faust.EventT[Any]
+    ) -> Any:
         """The value of ``key`` (this batch's latest write first, then the state cache),
         unpickled, or ``default``. Callers must not mutate it (copy lists first)."""
         k = (tbl.name, key.encode())
@@ -295,7 +302,9 @@ class UnitOfWork:
         value = _STATE_CACHE[k] = pickle.loads(raw)
         return value
 
-    def store(self, tbl: faust.Table, key: str, value: Any, event: faust.EventT) -> None:
+    def store(
+        self, tbl: faust.Table[Any, Any], key: str, value: Any, event: faust.EventT[Any]
+    ) -> None:
         """Write ``value`` at ``key`` on commit (in ``event``'s partition)."""
         self._staged[(tbl.name, key.encode())] = (tbl, value, event)
 
@@ -310,7 +319,7 @@ class UnitOfWork:
         """Send ``value`` (a record already encoded with ``schemas.codec``) keyed by ``key``."""
         self._staged_sends.append((topic.get_topic_name(), key.encode(), value, None))
 
-    def park(self, event: faust.EventT, exc: BaseException) -> None:
+    def park(self, event: faust.EventT[Any], exc: BaseException) -> None:
         """Dead-letter the record of ``event`` (with its position) on commit; count it."""
         self._staged_sends.clear()
         self._staged.clear()
@@ -364,7 +373,7 @@ class UnitOfWork:
         changelog: list[_Send] = []
         stores: dict[str, Any] = {}
         batches: dict[tuple[str, int], tuple[Any, Any]] = {}
-        direct: list[tuple[Any, bytes, bytes, faust.EventT]] = []
+        direct: list[tuple[Any, bytes, bytes, faust.EventT[Any]]] = []
         if len(_STATE_CACHE) + len(writes) > STATE_CACHE_ENTRIES:
             _forget_states()
         for (name, key), tbl, value, event, raw in pickled:
@@ -399,7 +408,7 @@ class UnitOfWork:
         self.state_seconds = time.monotonic() - t0 - self.send_seconds
 
 
-async def each_event(stream: Any, handle: Callable[[faust.EventT], Awaitable[None]]) -> None:
+async def each_event(stream: Any, handle: Callable[[faust.EventT[Any]], Awaitable[None]]) -> None:
     """Run ``handle`` on every event of ``stream``; a record it fails on (a bug or bad data) is
     dead-lettered with its position and the worker carries on."""
     async for event in stream.events():
@@ -411,7 +420,7 @@ async def each_event(stream: Any, handle: Callable[[faust.EventT], Awaitable[Non
 
 async def in_batches(
     stream: Any,
-    handle: Callable[[UnitOfWork, faust.EventT], None],
+    handle: Callable[[UnitOfWork, faust.EventT[Any]], None],
     stats: BatchStats,
     *,
     size: int = 1000,
@@ -426,7 +435,7 @@ async def in_batches(
 
 
 async def run_batch(
-    events: Sequence[faust.EventT], handle: Callable[[UnitOfWork, faust.EventT], None],
+    events: Sequence[faust.EventT[Any]], handle: Callable[[UnitOfWork, faust.EventT[Any]], None],
     stats: BatchStats,
 ) -> None:  # fmt: skip
     """Run ``handle`` on one batch of records as one ``UnitOfWork`` (see ``in_batches``)."""
@@ -512,7 +521,7 @@ async def _produce_all(sends: list[_Send]) -> dict[tuple[str, int], int]:
     return last
 
 
-def _dead_letter(event: faust.EventT, exc: BaseException) -> Any:
+def _dead_letter(event: faust.EventT[Any], exc: BaseException) -> Any:
     msg = event.message
     return dead_letter(
         topic=msg.topic,

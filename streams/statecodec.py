@@ -25,7 +25,7 @@ import operator
 import pickle
 from collections.abc import Callable
 from datetime import UTC, timezone
-from typing import Any
+from typing import Any, cast
 
 
 def _reduce_dataclass(cls: type, values: Callable[[Any], Any], obj: Any) -> tuple[Any, ...]:
@@ -38,10 +38,11 @@ def _reduce_event(fallback: Any, event: Any) -> tuple[Any, ...]:
     # field by field (encoding it here would cost more than that)
     hit = _ENCODED.get(id(event)) or _ENCODED_BEFORE.get(id(event))
     if hit is None or hit[0] is not event:
-        return fallback(event)
+        return cast(tuple[Any, ...], fallback(event))
     env = event.envelope
     if env.recorded_at.microsecond % 1000 or env.occurred_at.microsecond % 1000:
-        return fallback(event)  # Avro keeps milliseconds: it would not come back equal
+        # Avro keeps milliseconds: it would not come back equal
+        return cast(tuple[Any, ...], fallback(event))
     return event_from_avro, (hit[1],)
 
 
@@ -85,6 +86,10 @@ def forget_encodings() -> None:
     _ENCODED_BEFORE.clear()
 
 
+def _one_tuple(getter: Callable[[Any], Any], obj: Any) -> tuple[Any]:
+    return (getter(obj),)
+
+
 def _reduce_enum(member: enum.Enum) -> tuple[Any, ...]:
     # by name through getattr (a C call) instead of pickle's default EnumType(value) lookup
     return getattr, (type(member), member.name)
@@ -124,7 +129,9 @@ def _fast_reducers() -> dict[type, Any]:
         if not names or any(not f.init for f in dataclasses.fields(cls)):
             continue
         getter = operator.attrgetter(*names)
-        values: Callable[[Any], Any] = getter if len(names) > 1 else (lambda o, g=getter: (g(o),))
+        values: Callable[[Any], Any] = (
+            getter if len(names) > 1 else functools.partial(_one_tuple, getter)
+        )
         table[cls] = functools.partial(_reduce_dataclass, cls, values)
         if "envelope" in names and cls.__module__ == records.__name__:  # an event
             table[cls] = functools.partial(_reduce_event, table[cls])

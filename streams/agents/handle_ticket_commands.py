@@ -13,6 +13,7 @@ conversation (they live in the conversation's partition). Records are handled in
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from typing import Any
 
@@ -40,7 +41,9 @@ from streams.statecodec import remember_encoding
 tickets = table("tickets", "ticket id → TicketState")
 ticket_history = table("ticket_history", "ticket id → history lines (streams.history; newest last)")
 HISTORY_LIMIT = 500
-TICKET_COMMANDS = tuple(c for c in COMMAND_TYPES if "ticket_id" in c.__dataclass_fields__)
+TICKET_COMMANDS = tuple(
+    c for c in COMMAND_TYPES if any(f.name == "ticket_id" for f in dataclasses.fields(c))
+)
 BATCH, WITHIN = 2000, 0.2  # records per batch, seconds to wait for a full one (see runtime)
 STATS = BatchStats("handle_ticket_commands")
 
@@ -54,7 +57,7 @@ async def handle_ticket_commands(stream: Any) -> None:
     await in_batches(stream, _handle, STATS, size=BATCH, within=WITHIN)
 
 
-def _handle(uow: UnitOfWork, event: faust.EventT) -> None:
+def _handle(uow: UnitOfWork, event: faust.EventT[Any]) -> None:
     command = decode_record(event, TICKET_COMMANDS)
     key = event.message.key.decode() if event.message.key else None
     ticket_id = key if isinstance(command, MergeTickets) and key else command.ticket_id
@@ -63,13 +66,15 @@ def _handle(uow: UnitOfWork, event: faust.EventT) -> None:
     apply_commands(uow, event, [(ticket_id, command)])
 
 
-def local_to(event: faust.EventT) -> Lands:
+def local_to(event: faust.EventT[Any]) -> Lands:
     """Whether a ticket id is stored in ``event``'s partition (tables are co-partitioned)."""
     here = event.message.partition
     return lambda ticket_id: partition_of(ticket_id) == here
 
 
-def apply_commands(uow: UnitOfWork, event: faust.EventT, commands: list[tuple[str, Any]]) -> None:
+def apply_commands(
+    uow: UnitOfWork, event: faust.EventT[Any], commands: list[tuple[str, Any]]
+) -> None:
     """Apply ``(ticket id, command)`` pairs to tickets of ``event``'s partition, and the commands
     they produce for other tickets: in this partition directly, elsewhere via the commands topic
     (keyed by the target ticket). Merges always go through the topic (checked on the source)."""
@@ -88,7 +93,7 @@ def apply_commands(uow: UnitOfWork, event: faust.EventT, commands: list[tuple[st
 
 
 def _apply(
-    uow: UnitOfWork, event: faust.EventT, ticket_id: str, command: Any, lands: Lands
+    uow: UnitOfWork, event: faust.EventT[Any], ticket_id: str, command: Any, lands: Lands
 ) -> tuple[Any, ...]:
     state = uow.load(tickets, ticket_id, None, event)
     if state is None:  # built only when missing: a 33-field frozen state costs ~8 µs to make
@@ -133,7 +138,7 @@ def _apply(
 
 
 def _repair_history(
-    uow: UnitOfWork, event: faust.EventT, ticket_id: str, replayed: list[tuple[Any, bytes]]
+    uow: UnitOfWork, event: faust.EventT[Any], ticket_id: str, replayed: list[tuple[Any, bytes]]
 ) -> None:
     """The two tables' changelogs are separate topics: a kill -9 between their writes can save
     the ticket but not its history. A replayed command puts the lines it lacks back, in

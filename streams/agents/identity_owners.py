@@ -62,7 +62,7 @@ def apply(key: bytes, value: bytes | None) -> None:
         OWNERS.pop(key.decode(), None)
 
 
-@app.task
+@app.task  # type: ignore[untyped-decorator]
 async def follow_identity_owners() -> None:
     """Read the owners topic from its start, then follow it, on every worker."""
     await owners_topic.maybe_declare()

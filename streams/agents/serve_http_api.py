@@ -18,8 +18,9 @@ import uuid
 from dataclasses import asdict, replace
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
+import aiohttp.web
 import faust
 from faust.web import Request, Response, View
 
@@ -87,11 +88,10 @@ class Commands(View):
             return _problem(self, 401, caller)
         role, actor_id = caller
         limit = streams_settings.streams_max_body_bytes
-        if (request.content_length or 0) > limit:
-            return _problem(
-                self, 413, f"body is {request.content_length} bytes; the limit is {limit}"
-            )
-        raw = await request.content.read(limit + 1)
+        http = cast(aiohttp.web.Request, request)  # Faust's aiohttp driver passes aiohttp's
+        if (http.content_length or 0) > limit:
+            return _problem(self, 413, f"body is {http.content_length} bytes; the limit is {limit}")
+        raw = await http.content.read(limit + 1)
         if len(raw) > limit:
             return _problem(self, 413, f"body is over {limit} bytes; the limit is {limit}")
         try:
@@ -167,7 +167,7 @@ def _version(value: Any) -> int | None:
 
 @app.page("/api/v1/tickets/{ticket_id}")
 @app.table_route(table=tickets, match_info="ticket_id")
-async def get_ticket(web: Any, request: Request, ticket_id: str) -> Response:
+async def get_ticket(web: View, request: Request, ticket_id: str) -> Response:
     caller = _caller(request)
     if isinstance(caller, str):
         return web.json({"error": caller}, status=401)
@@ -185,7 +185,7 @@ async def get_ticket(web: Any, request: Request, ticket_id: str) -> Response:
 
 @app.page("/api/v1/queue")
 @app.table_route(table=routing, exact_key=ROUTING_KEY)
-async def get_queue(web: Any, request: Request) -> Response:
+async def get_queue(web: View, request: Request) -> Response:
     caller = _caller(request)
     if isinstance(caller, str):
         return web.json({"error": caller}, status=401)

@@ -21,7 +21,7 @@ from streams.sla import metrics, policies
 from streams.sla.firing import commit_tick, plan_tick
 from streams.sla.settings import SlaSettings
 
-_wall = SlaSettings().sla_clock == "wall"  # type: ignore[call-arg]
+_wall = SlaSettings().sla_clock == "wall"
 
 
 @app.agent(sla_ticks_topic, concurrency=1)

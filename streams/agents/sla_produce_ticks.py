@@ -11,10 +11,10 @@ from streams.runtime import now
 from streams.sla.settings import SlaSettings
 from streams.sla.ticks import ticks
 
-_settings = SlaSettings()  # type: ignore[call-arg]
+_settings = SlaSettings()
 
 
-@app.timer(_settings.sla_tick_interval_seconds, on_leader=True)
+@app.timer(_settings.sla_tick_interval_seconds, on_leader=True)  # type: ignore[untyped-decorator]
 async def produce_sla_ticks() -> None:
     if _settings.sla_clock != "wall":
         return

@@ -10,10 +10,10 @@ from typing import Any
 
 from schemas.records import Envelope, SlaPoliciesUpdated, UpdateSlaPolicies
 from schemas.topics import SLA_POLICIES_KEY
-from streams.app import app, sla_commands_topic, sla_events_topic
+from streams.app import app, sla_commands_topic, sla_events_topic, streams_settings
 from streams.domain.ids import derive_id
 from streams.domain.sla.policy import PolicyError, parse_policies
-from streams.runtime import decode_or_park, now, park, send, streams_settings
+from streams.runtime import decode_or_park, now, park, send
 from streams.sla import policies
 
 log = logging.getLogger(__name__)

@@ -14,6 +14,7 @@ partition and acked before the batch's states are written, each table key once p
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import faust
 
@@ -31,7 +32,7 @@ BATCH, WITHIN = 2000, 0.2  # records per batch, seconds to wait for a full one (
 STATS = BatchStats("thread_channel_messages", every=5.0)  # the benchmark runs ~5 s
 
 
-async def thread_channel_messages(events: Sequence[faust.EventT]) -> None:
+async def thread_channel_messages(events: Sequence[faust.EventT[Any]]) -> None:
     await run_batch(events, _handle, STATS)
 
 
@@ -42,7 +43,7 @@ on_batches(
 )  # fmt: skip
 
 
-def _handle(uow: UnitOfWork, event: faust.EventT) -> None:
+def _handle(uow: UnitOfWork, event: faust.EventT[Any]) -> None:
     message = decode_record(event, ChannelMessageReceived)
     key = message.conversation_key
     state = uow.load(conversations, key, None, event)

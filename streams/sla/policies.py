@@ -17,7 +17,7 @@ KEY = SLA_POLICIES_KEY.encode()
 
 @lru_cache(maxsize=1)
 def _file_policies() -> PolicySet:
-    policies = load_policies(SlaSettings().sla_policies_path)  # type: ignore[call-arg]
+    policies = load_policies(SlaSettings().sla_policies_path)
     metrics.declare_series(policies)
     return policies
 
