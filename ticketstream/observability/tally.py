@@ -14,6 +14,7 @@ from __future__ import annotations
 import bisect
 import threading
 from collections.abc import Iterable
+from typing import Any, TypeVar
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.metrics_core import Metric
@@ -98,32 +99,32 @@ _TALLIES: dict[Counter | Gauge | Histogram, CountTally | TimeTally | LastTally] 
 _FLUSH_LOCK = threading.Lock()
 
 
-def counted(child: Counter | Gauge) -> CountTally:
-    """The tally of a Counter child, or of a Gauge child's ``inc``/``dec`` (one per child,
-    shared)."""
+_T = TypeVar("_T", CountTally, TimeTally, LastTally)
+
+
+def _tally(child: Any, kind: type[_T]) -> _T:
+    """The one tally of ``kind`` for ``child`` (made on first use, shared after)."""
     tally = _TALLIES.get(child)
     if tally is None:
-        tally = _TALLIES[child] = CountTally(child)
-    assert isinstance(tally, CountTally)
+        tally = _TALLIES[child] = kind(child)
+    if not isinstance(tally, kind):
+        raise TypeError(f"{child!r} already has a {type(tally).__name__}")
     return tally
+
+
+def counted(child: Counter | Gauge) -> CountTally:
+    """The tally of a Counter child, or of a Gauge child's ``inc``/``dec``."""
+    return _tally(child, CountTally)
 
 
 def timed(child: Histogram) -> TimeTally:
-    """The tally of a Histogram child (one per child, shared)."""
-    tally = _TALLIES.get(child)
-    if tally is None:
-        tally = _TALLIES[child] = TimeTally(child)
-    assert isinstance(tally, TimeTally)
-    return tally
+    """The tally of a Histogram child."""
+    return _tally(child, TimeTally)
 
 
 def last_set(child: Gauge) -> LastTally:
-    """The tally of a Gauge child's ``set`` (one per child, shared)."""
-    tally = _TALLIES.get(child)
-    if tally is None:
-        tally = _TALLIES[child] = LastTally(child)
-    assert isinstance(tally, LastTally)
-    return tally
+    """The tally of a Gauge child's ``set``."""
+    return _tally(child, LastTally)
 
 
 def flush() -> None:
