@@ -80,6 +80,11 @@ def _long(n: int) -> bytes:
                 z >> 35,
             )
         )
+    return varint(z)
+
+
+def varint(z: int) -> bytes:
+    """The base-128 varint of ``z`` ≥ 0 (7-bit groups, low first): Avro's ``long`` after zig-zag."""
     out = bytearray()
     while z > 0x7F:
         out.append(z & 0x7F | 0x80)

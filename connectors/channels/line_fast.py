@@ -31,6 +31,7 @@ import orjson
 from connectors.channels import line
 from connectors.channels.base import MAX_EPOCH_SECONDS, WebhookRequest, event_id_for
 from schemas.fastencode import avro_long as _long
+from schemas.fastencode import varint
 from schemas.records import Channel
 
 log = logging.getLogger(__name__)
@@ -56,15 +57,6 @@ _HIGH: dict[int, bytes] = {}  # z >> 14 → its varint bytes (cleared past _HIGH
 _HIGH_MAX = 4096
 
 
-def _varint(z: int) -> bytes:
-    out = bytearray()
-    while z > 0x7F:
-        out.append(z & 0x7F | 0x80)
-        z >>= 7
-    out.append(z)
-    return bytes(out)
-
-
 def _ms(n: int) -> bytes:
     """``_long(n)`` for a millisecond timestamp (any int: outside 8,192 … 2**62 it is
     ``_long``)."""
@@ -76,7 +68,7 @@ def _ms(n: int) -> bytes:
     if tail is None:
         if len(_HIGH) >= _HIGH_MAX:
             _HIGH.clear()
-        tail = _HIGH[high] = _varint(high)
+        tail = _HIGH[high] = varint(high)
     return _LOW14[z & 0x3FFF] + tail
 
 
