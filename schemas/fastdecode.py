@@ -173,6 +173,25 @@ def _length(b: bytes, p: int) -> tuple[int, int]:
 _LEN = tuple(-1 if (x >= 0x80 or x & 1) else x >> 1 for x in range(256))
 
 
+class _High6(dict[bytes, int | None]):
+    """The high 3 bytes of a 6-byte varint (continued, continued, last) → their part of the
+    zig-zag decoded value of a non-negative long (bits 20-40), or None for any other 3 bytes.
+    Filled on first use; cleared past 4,096 entries (instants move to new high bytes every
+    2**20 ms, ~17.5 min)."""
+
+    def __missing__(self, key: bytes) -> int | None:
+        if len(key) != 3 or key[0] < 0x80 or key[1] < 0x80 or key[2] >= 0x80:
+            return None
+        if len(self) >= 4096:
+            self.clear()
+        value = ((key[0] & 0x7F) | (key[1] & 0x7F) << 7 | key[2] << 14) << 20
+        self[key] = value
+        return value
+
+
+_HI6 = _High6()
+
+
 class _ReaderSource:
     """Straight-line Python that reads one schema's binary encoding from ``b`` at ``p``.
 
@@ -222,6 +241,27 @@ class _ReaderSource:
         if t == "long" and logical in (None, "timestamp-millis"):
             # inline: instants are 6-byte varints, a call per value cost more than the loop
             c, sh = self.var("c"), self.var("s")
+            if logical:
+                # An instant of 1970-07 … 2039 is a 6-byte varint: its low 3 bytes read as
+                # small ints, its high 3 (they change every 2**20 ms) through a cache of their
+                # value (_HI6): ~0.25 us where the loop below takes ~0.65 (multi-digit ints).
+                h = self.var("h")
+                self.emit(ind, f"{v} = b[p]")
+                self.emit(ind, f"{c} = b[p + 1]")
+                self.emit(ind, f"{sh} = b[p + 2]")
+                self.emit(
+                    ind,
+                    f"if {v} & {c} & {sh} & 0x80 and not {v} & 1 and "
+                    f"({h} := _HI6[b[p + 3:p + 6]]) is not None:",
+                )
+                self.emit(
+                    ind + 1,
+                    f"{v} = {h} + ((({v} & 0x7E) >> 1) | (({c} & 0x7F) << 6) "
+                    f"| (({sh} & 0x7F) << 13))",
+                )
+                self.emit(ind + 1, "p += 6")
+                self.emit(ind, "else:")
+                ind += 1
             self.emit(ind, f"{v} = b[p]")
             self.emit(ind, "p += 1")
             self.emit(ind, f"if {v} >= 0x80:")
@@ -335,7 +375,7 @@ def compiled_reader(
     name = str(schema.get("name", "datum")) if isinstance(schema, dict) else "datum"
     source = "def read(b):\n" + "\n".join(src.lines) + "\n"
     namespace: dict[str, Any] = {
-        "_varint": _varint, "_length": _length, "_LEN": _LEN, "_BOOL": (False, True),
+        "_varint": _varint, "_length": _length, "_LEN": _LEN, "_BOOL": (False, True), "_HI6": _HI6,
         "_Fallback": _Fallback, "_lo": MIN_MS, "_hi": MAX_MS, **src.consts,
     }  # fmt: skip
     exec(compile(source, f"<schemas.fastdecode reader {name}>", "exec"), namespace)

@@ -351,3 +351,65 @@ def test_the_datum_decoder_gives_the_strings_asked_for_as_bytes_for_a_record() -
     )  # fmt: skip
     assert got["actor"] == {"kind": r.ActorKind.AGENT.value, "id": b"A1"}
     assert (got["causation_id"], datum["ticket_id"]) == ("c", "T-1")  # not asked for: str
+
+
+_INSTANT_THEN_STRING = {
+    "type": "record",
+    "name": "At",
+    "fields": [
+        {"name": "at", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+        {"name": "s", "type": "string"},
+    ],
+}
+READ_AT = compiled_reader(_INSTANT_THEN_STRING, start=0)
+AT_WRITER = parse_schema(_without_millis(_INSTANT_THEN_STRING))
+
+
+def _varint(z: int, pad: int) -> bytes:
+    """``z``'s base-128 varint, with ``pad`` extra zero groups (a non-canonical encoding that
+    fastavro reads as the same value)."""
+    out = bytearray()
+    while True:
+        out.append(z & 0x7F)
+        z >>= 7
+        if not z and not pad:
+            break
+        if not z:
+            pad -= 1
+        out[-1] |= 0x80
+    if out[-1] & 0x80:
+        out.append(0)
+    return bytes(out)
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    ms=st.one_of(
+        st.integers(min_value=-(2**63), max_value=2**63 - 1),
+        st.integers(min_value=2**33, max_value=2**42),  # 6-byte varints, and their edges
+        st.integers(min_value=-(2**42), max_value=-(2**33)),
+    ),
+    pad=st.integers(min_value=0, max_value=3),
+    tail=st.binary(max_size=3),
+)
+def test_an_instant_in_any_varint_is_read_as_fastavro_reads_it(
+    ms: int, pad: int, tail: bytes
+) -> None:
+    """The 6-byte fast path (and the loop) give fastavro's value, or refuse."""
+    assert READ_AT is not None
+    z = (ms << 1) ^ (ms >> 63)
+    data = _varint(z, pad) + tail
+    try:
+        got = READ_AT(data)
+    except Exception:
+        got = None
+    buf = BytesIO(data)
+    try:
+        expected = schemaless_reader(buf, AT_WRITER, None)
+        ok = buf.tell() == len(data) and MIN_MS <= expected["at"] <= MAX_MS
+    except Exception:
+        ok = False
+    if got is not None:
+        assert ok and got == expected
+    elif ok and pad == 0 and 2**34 <= ms < 2**41:
+        pytest.fail(f"the reader refused a canonical 6-byte instant {ms} with {tail!r}")
