@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from json.encoder import encode_basestring  # the C escaper when available
 from typing import Any
 
-from schemas.fastdecode import millis_to_datetime
+from schemas.fastdecode import MAX_MS, MIN_MS, millis_to_datetime
 
 # Free text (personal data) kept out of `payload` unless bodies may be stored; secrets never.
 PII_FIELDS = frozenset({"text", "comment", "subject", "customer_display_name", "display_name"})
@@ -97,7 +97,30 @@ _ENCODERS: dict[tuple[type, bool], Callable[[Any], str]] = {}
 _DATUM_ENCODERS: dict[tuple[type, bool], Callable[[dict[str, Any]], str]] = {}
 
 
+_DAY_MS = 86_400_000
+_DAYS: dict[int, str] = {}  # day number since the epoch → '"YYYY-MM-DDT'
+_HM = tuple(f"{h:02d}:{m:02d}:" for h in range(24) for m in range(60))  # minute of the day
+_SS = tuple(f"{s:02d}" for s in range(60))
+# millisecond → the rest: isoformat writes microseconds only when they are not 0
+_FRAC = ('+00:00"', *(f'.{f:03d}000+00:00"' for f in range(1, 1000)))
+
+
+def _day(day: int) -> str:
+    if len(_DAYS) >= 4096:
+        _DAYS.clear()
+    head = _DAYS[day] = '"' + millis_to_datetime(day * _DAY_MS).date().isoformat() + "T"
+    return head
+
+
 def _iso_ms(ms: int) -> str:
+    """``'"' + millis_to_datetime(ms).isoformat() + '"'`` from tables and a cache of days: the
+    datetime and its isoformat cost ~2.3 us an instant, this ~0.5. Outside [MIN_MS, MAX_MS]
+    it is the datetime's (which raises)."""
+    if MIN_MS <= ms <= MAX_MS:
+        day, rest = divmod(ms, _DAY_MS)
+        s, f = divmod(rest, 1000)
+        m, s = divmod(s, 60)
+        return (_DAYS.get(day) or _day(day)) + _HM[m] + _SS[s] + _FRAC[f]
     return '"' + millis_to_datetime(ms).isoformat() + '"'
 
 

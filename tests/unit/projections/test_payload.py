@@ -7,11 +7,18 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from projections.payload import datum_encoder_for, payload_json, reference_payload_json
+from projections.payload import (
+    _iso_ms,
+    datum_encoder_for,
+    payload_json,
+    reference_payload_json,
+)
 from projections.synthetic import stream
 from schemas import records as r
-from schemas.fastdecode import datum_of
+from schemas.fastdecode import MAX_MS, MIN_MS, datum_of, millis_to_datetime
 from tests.unit.projections.known_stream import known_stream
 
 WHEN = datetime(2026, 3, 2, 9, 0, 0, 123000, tzinfo=UTC)
@@ -55,3 +62,19 @@ def test_free_text_only_with_store_bodies_and_reply_tokens_never() -> None:
     assert "envelope" not in shown
     assert shown["sent_at"] == "2026-03-02T09:00:00.123000+00:00"
     assert shown["channel"] == "line" and shown["attachments"][0]["file_name"] == "pic.png"
+
+
+@given(
+    ms=st.one_of(
+        st.integers(min_value=MIN_MS, max_value=MAX_MS),
+        st.sampled_from([MIN_MS, MAX_MS, -1, 0, 1, 999, 1000, 86_399_999, 86_400_000]),
+    )
+)
+def test_an_instant_is_the_isoformat_of_its_utc_datetime(ms: int) -> None:
+    assert _iso_ms(ms) == '"' + millis_to_datetime(ms).isoformat() + '"'
+
+
+@pytest.mark.parametrize("ms", [MIN_MS - 1, MAX_MS + 1])
+def test_an_instant_no_datetime_holds_fails_as_the_datetime_does(ms: int) -> None:
+    with pytest.raises((OverflowError, ValueError)):
+        _iso_ms(ms)
