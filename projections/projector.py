@@ -88,6 +88,11 @@ class Projector:
         self.stop = stop or threading.Event()
         self.clock = clock
         self.commit_offsets = commit
+        # The rows' DateTime cells are ints (epoch seconds, see projections.rows.Batch): the
+        # driver engine can skip its per-value conversion loop
+        opt_in = getattr(engine, "use_int_datetimes", None)
+        if callable(opt_in):
+            opt_in()
         # State lookups go over a connection of their own when the engine can open one: then
         # they need not wait for the batch in flight unless it writes state they look up.
         clone = getattr(engine, "clone", None)
