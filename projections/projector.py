@@ -283,7 +283,7 @@ class Projector:
 
     def _insert(self, batch: Batch) -> None:
         for table in TABLES:  # events first: see projections.rows
-            data = batch.columnar(table)
+            data = batch.column_tuples(table)
             if data:
                 self.engine.insert(f"{self.config.db}.{table}", TABLE_COLUMNS[table], data)
         for table in TABLES:

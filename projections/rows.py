@@ -121,6 +121,12 @@ class Batch:
         rows = self.rows[table]
         return [list(col) for col in zip(*rows, strict=True)] if rows else []
 
+    def column_tuples(self, table: str) -> list[tuple[Any, ...]]:
+        """The table's columns as tuples, for an engine that copies what it is given (the
+        projector's inserts): clickhouse-driver slices each column and makes a list of the
+        slice, so a list from :meth:`columnar` was copied twice more (~20 ns a cell)."""
+        return list(zip(*self.rows[table], strict=True))
+
     def row_count(self) -> int:
         return sum(len(v) for v in self.rows.values())
 
