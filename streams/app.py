@@ -17,7 +17,7 @@ import pkgutil
 import faust
 
 from schemas import topics as names
-from streams import faust_fetch, faust_offsets
+from streams import faust_fetch, faust_flow, faust_offsets
 from streams.settings import StreamsSettings
 from streams.topics_admin import ROUTING_FEED
 from ticketstream.observability.faust_sensor import setup_faust_metrics
@@ -38,6 +38,7 @@ PRODUCER_MAX_BATCH_BYTES = 1_000_000
 
 faust_offsets.install()  # never-committed partitions are re-read, not skipped (see the module)
 faust_fetch.install()  # records handed to the agents inline (see the module)
+faust_flow.install()  # a resume while the flow runs keeps the agents' queues (see the module)
 app = faust.App(
     streams_settings.streams_app_id,
     broker=[f"kafka://{b.strip()}" for b in settings.kafka_bootstrap.split(",")],
