@@ -13,16 +13,18 @@ after its batch) or dropped before it is tracked: nothing is left to wait for.
 
 A module registers ``on_batches(topic, handle, size=…, within=…)``; the first registration
 for a topic makes its agent (``concurrency=1``), which takes batches of up to the largest
-``size`` asked for, waiting at most the shortest ``within``, and awaits each handler on the
-batch in registration order (module import order) before Faust acks the batch. A handler
+``size`` asked for, waiting at most the shortest ``within`` (``take_batches``: Faust's
+``take_events`` without its per-record stream iteration), and awaits each handler on the
+batch in registration order (module import order) before the batch is acked. A handler
 deals with its own bad records (dead-letters them): an exception out of a handler stops the
 agent, as it did when the handler owned the agent. ``each_record`` adapts a per-record handler.
 """
 
 from __future__ import annotations
 
+import asyncio
 import weakref
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import faust
@@ -57,9 +59,86 @@ class TopicAgent:
 
     async def _run(self, stream: Any) -> None:
         size, within = self.size or DEFAULT_SIZE, self.within or DEFAULT_WITHIN
-        async for events in stream.take_events(size, within=within):
+        async for events in take_batches(stream, size, within):
             for _, handle in self.handlers:
                 await handle(events)
+
+
+_POLL = 0.002  # s between looks at an agent's queue while a batch waits to fill
+
+
+async def take_batches(stream: Any, size: int, within: float) -> AsyncIterator[list[Any]]:
+    """Batches of up to ``size`` of ``stream``'s events, or what came in ``within`` seconds
+    after the first: ``Stream.take_events`` without its per-record stream iteration.
+
+    Faust's iterator takes one record per event-loop turn (an ``await sleep(0)``, the queue's
+    ``get`` and a buffering processor per record) and its passive drainer iterates again: ~60 µs
+    a record in this worker. Here a batch is taken from the agent's queue at once, and each
+    record gets what Faust's compiled iterator gives it (``faust/_cython/streams.pyx``
+    ``_prepare_event``/``after``): a record of an older consumer generation, or taken while
+    the flow is stopped (a rebalance), is dropped untracked; the others are tracked (so a
+    rebalance waits for their acks), the sensors are told, and after the batch's handlers each
+    is acked, as ``take_events`` acks its batch."""
+    app = stream.app
+    consumer = app.consumer
+    channel = stream.channel
+    queue = channel.queue
+    flow = app.flow_control
+    acking = app.topics.acking_topics
+    track = consumer.unacked.add
+    sensors = app.sensors
+    on_message_in, on_message_out = sensors.on_message_in, sensors.on_message_out
+    on_event_in, on_event_out = sensors.on_stream_event_in, sensors.on_stream_event_out
+    loop = asyncio.get_running_loop()
+    started = await stream.maybe_start()
+    try:
+        while not stream.should_stop:
+            try:
+                items = [await channel.__anext__()]
+            except StopAsyncIteration:  # the channel is closing (the worker stops)
+                return
+            deadline = loop.time() + within
+            while len(items) < size:
+                if queue._errors:
+                    raise queue._errors.popleft()
+                n = min(queue.qsize(), size - len(items))
+                if n:
+                    items.extend([queue.get_nowait() for _ in range(n)])
+                    continue
+                left = deadline - loop.time()
+                if left <= 0:
+                    break
+                await asyncio.sleep(min(left, _POLL))
+            generation, active = app.consumer_generation_id, flow.is_active()
+            events: list[Any] = []
+            states: list[Any] = []
+            for event in items:
+                message = event.message
+                if not active or message.generation_id != generation:
+                    continue  # fetched before a rebalance: Faust seeks back to the committed offset
+                tp, offset = message.tp, message.offset
+                if message.topic in acking and not message.tracked:
+                    message.tracked = True
+                    track(message)
+                    on_message_in(tp, offset, message)
+                states.append(on_event_in(tp, offset, stream, event))
+                events.append(event)
+            if not events:
+                continue
+            try:
+                yield events
+            finally:
+                for event, state in zip(events, states, strict=True):
+                    message = event.message
+                    last = event.ack()
+                    on_event_out(message.tp, message.offset, stream, event, state)
+                    if last:
+                        on_message_out(message.tp, message.offset, message)
+    finally:
+        stream._channel_stop_iteration(channel)
+        if started:
+            await stream.stop()
+            stream.service_reset()
 
 
 _AGENTS: dict[str, TopicAgent] = {}
