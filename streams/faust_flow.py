@@ -13,8 +13,9 @@ already past them drops them as read, and Faust commits over the offsets it neve
 a "gap"). Seen as channel messages never threaded: 100–4,000 consecutive records of the
 partitions a worker took over, in about 1 run of 5 of the two-worker kill -9 test
 (``tests/integration/streams/test_threading_at_scale.py``), every one of them after the
-second resume of the takeover. Related upstream reports: faust-streaming/faust#596 (gaps in
-acked offsets after recovery), #217 and #253 (resume before seek).
+second resume of the takeover. Upstream: faust-streaming/faust#596 (open: gaps in acked
+offsets after recovery, from the same clearing); the merged #217 and #253 reordered other
+resume-before-seek paths of the recovery, not this one.
 
 The clearing is for records queued before the flow was suspended; a ``resume()`` while the
 flow is running has nothing stale to clear: here it leaves the queues alone. Records the seek
