@@ -118,8 +118,7 @@ class Batch:
     newest_event_ms: int | None = None
 
     def columnar(self, table: str) -> list[list[Any]]:
-        rows = self.rows[table]
-        return [list(col) for col in zip(*rows, strict=True)] if rows else []
+        return [list(col) for col in self.column_tuples(table)]
 
     def column_tuples(self, table: str) -> list[tuple[Any, ...]]:
         """The table's columns as tuples, for an engine that copies what it is given (the
