@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from projections import fastfetch
+from projections import fastfetch, kafkajoin
 from projections.engines import DriverEngine
 from projections.migrate import migrate
 from projections.projector import Projector, ProjectorConfig
@@ -95,6 +95,7 @@ def make_consumer(core: Any, group: str | None, batch_rows: int, **extra: Any) -
         **extra,
     )
     fastfetch.install(consumer)
+    kafkajoin.install(consumer)  # a join poll's timeout cut short is finished, not lost
     return consumer
 
 
@@ -168,10 +169,10 @@ def wait_for_topics(
 ) -> bool:
     """Wait until every topic in ``topics`` exists on the broker; False if ``stop`` came first.
 
-    A kafka-python 3.0 group subscribed to topics that are created afterwards was seen to stall
-    for good after the rebalance their creation causes (a projector that never got partitions,
-    in-process and as its own process). The workers and the gateway declare the topics; until
-    they have, say which ones are missing, every ``every`` seconds."""
+    Joining before they exist would only make a rebalance when they appear (the one
+    kafka-python 3.0 lost, see ``projections.kafkajoin``) and leave the operator guessing why
+    nothing is projected. The workers and the gateway declare the topics; until they have, say
+    which ones are missing, every ``every`` seconds."""
     said = 0.0
     while not stop.is_set():
         missing = sorted(set(topics) - existing())
