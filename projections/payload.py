@@ -151,7 +151,13 @@ def _datum_code(expr: str, tp: Any, gen: Any) -> str:
     return f"_generic({gen.from_avro(expr, tp)})"
 
 
-def _compile_datum(cls: type, store_bodies: bool) -> Callable[[dict[str, Any]], str]:
+def datum_payload_code(
+    cls: type, store_bodies: bool, value_of: Callable[[str], str]
+) -> tuple[str, str, dict[str, Any]]:
+    """The payload of a datum of ``cls`` as Python source: ``(definitions, expression,
+    names)``, where ``value_of(field name)`` is the source of the field's datum value (``d[...]``
+    here; a local in ``projections.fused``), ``definitions`` the nested records' converters the
+    expression calls and ``names`` the namespace both need."""
     from schemas.fastdecode import _MillisGenerator
 
     gen = _MillisGenerator()
@@ -165,16 +171,21 @@ def _compile_datum(cls: type, store_bodies: bool) -> Callable[[dict[str, Any]], 
         if f.name in SECRET_FIELDS or (not store_bodies and f.name in PII_FIELDS):
             continue
         text += ("," if parts else "") + json.dumps(f.name) + ":"
-        parts += [repr(text), _datum_code(f"d[{f.name!r}]", hints[f.name], gen)]
+        parts += [repr(text), _datum_code(value_of(f.name), hints[f.name], gen)]
         text = ""
     parts.append(repr(text + "}"))
     body = f"''.join(({', '.join(parts)}))"
     nested = "".join(gen.source(c) for c in _nested_records(cls))
-    source = f"{nested}def encode(d):\n    return {body}\n"
     namespace: dict[str, Any] = {
         **gen.names, "_s": encode_basestring, "_int": int.__repr__, "_iso_ms": _iso_ms,
         "_generic": _generic,
     }  # fmt: skip
+    return nested, body, namespace
+
+
+def _compile_datum(cls: type, store_bodies: bool) -> Callable[[dict[str, Any]], str]:
+    nested, body, namespace = datum_payload_code(cls, store_bodies, lambda name: f"d[{name!r}]")
+    source = f"{nested}def encode(d):\n    return {body}\n"
     exec(compile(source, f"<payload datum encoder {cls.__name__}>", "exec"), namespace)
     fn: Callable[[dict[str, Any]], str] = namespace["encode"]
     return fn

@@ -7,7 +7,9 @@
   commit replays the batch; rows are deduplicated by event id (see ``projections.rows``).
 - ClickHouse unreachable or failing: the batch is kept and retried with exponential backoff
   (``ticketstream_projector_retries_total``, a log line per attempt) — nothing is skipped.
-- Records are decoded with ``schemas.fastdecode.DatumDecoder`` into Avro data (the codec's
+- Records are decoded with ``projections.fused.FusedDecoder``: an event of this build's schema
+  into a flat tuple of its fields, which the class's generated code projects without datum
+  dicts; anything else into Avro data by ``schemas.fastdecode.DatumDecoder`` (the codec's
   errors, without building records, datetimes or enums the rows would only take apart again;
   the envelope's ids stay UTF-8 bytes, see ``projections.rows.ENVELOPE_BYTES``).
   Undecodable records go to ``support.deadletter.v1`` with topic/partition/offset and the
@@ -27,6 +29,7 @@ from typing import Any, TypeVar
 
 from projections import metrics
 from projections.engines import ClickHouseError, Engine
+from projections.fused import FusedDecoder
 from projections.rows import (
     ENVELOPE_BYTES,
     TABLE_COLUMNS,
@@ -40,7 +43,6 @@ from projections.rows import (
 from projections.state import TIMER_EVENTS
 from schemas.codec import SchemaDecodeError, encode
 from schemas.deadletter import dead_letter
-from schemas.fastdecode import DatumDecoder
 from schemas.topics import DEAD_LETTER
 
 log = logging.getLogger("ticketstream.projector")
@@ -101,9 +103,10 @@ class Projector:
             self._state_engine or engine, config.db, store_bodies=config.store_bodies
         )
         self._inflight_state: set[str] = set()  # ticket ids of the batch in flight's state rows
-        # Avro data with the codec's errors, at less CPU (schemas.fastdecode); the envelope's
-        # ids as UTF-8 bytes, which go to String columns as they are (projections.rows)
-        self._decode = DatumDecoder(utf8_bytes=ENVELOPE_BYTES).decode
+        # Flat tuples (projections.fused) or Avro data with the codec's errors, at less CPU
+        # (schemas.fastdecode); the envelope's ids as UTF-8 bytes, which go to String columns
+        # as they are (projections.rows)
+        self._decode = FusedDecoder(utf8_bytes=ENVELOPE_BYTES).decode
         self._pending: list[Item] = []
         self._offsets: dict[Any, int] = {}  # TopicPartition → next offset to commit
         self._dead: int = 0
@@ -255,7 +258,8 @@ class Projector:
         rest: list[Item] = []
         for item in pending:
             (first if item[0] in _TICKET_TYPES else rest).append(item)
-        in_batch = {d["ticket_id"] for _, d, _ in first}
+        # a datum, or projections.fused's flat tuple (ticket id first)
+        in_batch = {d[0] if d.__class__ is tuple else d["ticket_id"] for _, d, _ in first}
         ready = first  # ticket events never wait
         deferred: list[Item] = []
         blocked: set[str] = set()  # tickets with a deferred SLA event
@@ -266,7 +270,7 @@ class Projector:
         for item in rest:
             cls, d, src = item
             if cls in _TIMER_TYPES:
-                tid = d["ticket_id"]
+                tid = d[0] if d.__class__ is tuple else d["ticket_id"]
                 if blocked and tid in blocked:
                     deferred.append(item)
                     continue

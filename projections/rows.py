@@ -5,7 +5,9 @@ Events come as Avro data, ``(record class, datum)`` from ``schemas.fastdecode.Da
 (instants as epoch milliseconds, enums as symbol strings): the projector never builds the
 record dataclasses, their datetimes and enums only to take them apart again. The ``*_data``
 methods take data; ``missing``, ``load_state`` and ``project`` take records (tests, tools) and
-turn each into its datum first.
+turn each into its datum first. The projector's events mostly come as ``projections.fused``'s
+flat tuples instead, which ``project_data`` hands to the class's generated code (the same rows
+as ``_project_one`` gives for the datum).
 
 A :class:`Projection` keeps the folded state of recently seen tickets and timers in memory and
 loads what it lacks from ClickHouse (``FINAL``), so a restarted projector continues where the
@@ -101,7 +103,9 @@ ENVELOPE_BYTES: frozenset[tuple[str, ...]] = frozenset(
 )  # fmt: skip
 
 Where = tuple[str, int, int]  # (topic, partition, offset), a Source or a plain tuple
-Item = tuple[type, dict[str, Any], Where]  # (record class, datum, where it was read)
+# (record class, datum, where it was read); the datum is a dict, or projections.fused's flat
+# tuple for the classes it generates code for
+Item = tuple[type, Any, Where]
 _NOWHERE: Where = ("", -1, -1)
 
 
@@ -246,6 +250,11 @@ class Projection:
         self._kinds: dict[type, _Kind | None] = {
             cls: _kind(cls, store_bodies) for cls in record_classes()
         }
+        # The generated projector per event class, for events decoded as flat tuples
+        # (projections.fused: the same rows without the datum dicts)
+        from projections.fused import projectors
+
+        self._fused = projectors(store_bodies)
 
     def forget(self) -> None:
         """Drop cached state (partitions moved: another projector may have written since)."""
@@ -274,9 +283,7 @@ class Projection:
         return self.project_data([(*datum_of(rec), src) for rec, src in items], now)
 
     # ------------------------------------------------------------------ state loading
-    def missing_data(
-        self, events: Sequence[tuple[type, dict[str, Any], Where]]
-    ) -> tuple[set[str], set[str]]:
+    def missing_data(self, events: Sequence[Item]) -> tuple[set[str], set[str]]:
         """Ticket ids whose ticket state, and whose SLA timer state, must be loaded for
         ``events`` (record class and datum first in each item): not cached, not known to be
         absent from ClickHouse, and not new in ``events`` (opened / timer started here)."""
@@ -284,9 +291,9 @@ class Projection:
         started: set[TimerKey] = set()
         for cls, d, _ in events:
             if cls is r.TicketOpened:
-                opened.add(d["ticket_id"])
+                opened.add(d[0] if d.__class__ is tuple else d["ticket_id"])
             elif cls is r.SlaTimerStarted:
-                started.add(timer_key(d))
+                started.add(d[:3] if d.__class__ is tuple else timer_key(d))
         ticket_ids: set[str] = set()
         timer_ids: set[str] = set()
         tickets, timers = self.tickets, self.timers
@@ -294,20 +301,21 @@ class Projection:
         for cls, d, _ in events:
             if cls not in _STATEFUL:
                 continue
-            tid = d["ticket_id"]
+            flat = d.__class__ is tuple  # projections.fused: ticket id, metric, instance first
+            tid = d[0] if flat else d["ticket_id"]
             if tid in opened:
                 continue
             if tid not in tickets and tid not in absent_tickets:
                 ticket_ids.add(tid)
             if cls in _TIMER_TYPES:
-                key = timer_key(d)
+                key = d[:3] if flat else timer_key(d)
                 if key not in started and key not in timers and key not in absent_timers:
                     timer_ids.add(tid)
         return ticket_ids, timer_ids
 
     def load_state_data(
         self,
-        events: Sequence[tuple[type, dict[str, Any], Where]],
+        events: Sequence[Item],
         wanted: tuple[set[str], set[str]] | None = None,
     ) -> None:
         """Load from ClickHouse the state of tickets/timers in ``events`` not cached
@@ -336,8 +344,11 @@ class Projection:
             if tid not in self.tickets:
                 self._absent_tickets.put(tid, True)
         for cls, d, _ in events:
-            if cls in _TIMER_TYPES and d["ticket_id"] in timer_ids:
-                key = timer_key(d)
+            if cls not in _TIMER_TYPES:
+                continue
+            flat = d.__class__ is tuple
+            if (d[0] if flat else d["ticket_id"]) in timer_ids:
+                key = d[:3] if flat else timer_key(d)
                 if key not in self.timers:
                     self._absent_timers.put(key, True)
 
@@ -349,7 +360,11 @@ class Projection:
         now_s = int(now.timestamp())
         kinds = self._kinds
         one = self._project_one
+        fused = self._fused
         for cls, d, src in items:
+            if d.__class__ is tuple:  # projections.fused's flat event
+                fused[cls](self, batch, d, src, now_s)
+                continue
             kind = kinds.get(cls)
             if kind is None:
                 if cls in kinds:

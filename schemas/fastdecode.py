@@ -11,7 +11,9 @@ milliseconds as ints, and builds the dataclasses with converters generated like
 :class:`DatumDecoder` reads this build's schemas with :func:`compiled_reader`: straight-line
 Python generated per schema that reads the binary encoding by index arithmetic on the bytes
 (~5 us for an event where fastavro's generic reader takes ~8 us), refusing anything but a
-canonical encoding, so whatever it returns is what fastavro reads.
+canonical encoding, so whatever it returns is what fastavro reads. :func:`compiled_flat_reader`
+is the same reader returning the fields of chosen records as one flat tuple, without their
+dicts (``projections.fused``).
 
 Contract: for any bytes, the decoder returns a record equal to what ``codec.decode`` returns
 (same class, same field values, datetimes in UTC), or raises ``SchemaDecodeError`` naming the
@@ -203,13 +205,21 @@ class _ReaderSource:
     [MIN_MS, MAX_MS], bytes left over or missing) raises, and the caller takes the generic
     path, so a datum it returns is the one fastavro reads and every error is the codec's."""
 
-    def __init__(self, utf8_bytes: frozenset[tuple[str, ...]] = frozenset()) -> None:
+    def __init__(
+        self,
+        utf8_bytes: frozenset[tuple[str, ...]] = frozenset(),
+        flatten: frozenset[tuple[str, ...]] = frozenset(),
+    ) -> None:
         self.n = 0
         self.lines: list[str] = []
         self.consts: dict[str, Any] = {}
         self.named: dict[str, Any] = {}
         self.utf8_bytes = utf8_bytes  # field paths whose strings stay UTF-8 bytes
         self.path: tuple[str, ...] = ()
+        # paths of records read into one local per field (no dict): their fields' expressions
+        self.flatten = flatten
+        self.leaves: dict[tuple[str, ...], str] = {}
+        self.nested = 0  # inside a union branch or an array: no flattening there
 
     def var(self, stem: str = "v") -> str:
         self.n += 1
@@ -309,6 +319,19 @@ class _ReaderSource:
             self.emit(ind, "p += 1")
             self.emit(ind, f"if {v} is None:")
             self.emit(ind + 1, "raise _Fallback")
+        elif t == "record" and self.path in self.flatten:
+            if self.nested:
+                raise NotImplementedError(
+                    f"a record to flatten inside a union or array: {self.path}"
+                )
+            outer = self.path
+            for f in schema["fields"]:
+                self.path = (*outer, f["name"])
+                expr = self.read(f["type"], ind)
+                if self.path not in self.flatten:
+                    self.leaves[self.path] = expr
+            self.path = outer
+            return "None"  # no value of its own: its fields are in self.leaves
         elif t == "record":
             parts = []
             outer = self.path
@@ -320,6 +343,7 @@ class _ReaderSource:
         elif t in ("array", "map"):
             outer = self.path
             self.path = (*outer, "[]")  # items are not the field itself
+            self.nested += 1
             c = self.var("c")
             self.emit(ind, f"{v} = {'[]' if t == 'array' else '{}'}")
             self.emit(ind, "while True:")
@@ -332,6 +356,7 @@ class _ReaderSource:
                 self.emit(ind + 2, f"{v}[{key}] = {self.read(schema['values'], ind + 2)}")
             else:
                 self.emit(ind + 2, f"{v}.append({self.read(schema['items'], ind + 2)})")
+            self.nested -= 1
             self.path = outer
         else:  # int, float, double, fixed, other logical types: not in our schemas yet
             raise NotImplementedError(f"no compiled reader for {schema!r}")
@@ -343,9 +368,11 @@ class _ReaderSource:
         v, x = self.var(), self.var("u")
         self.emit(ind, f"{x} = b[p]")  # the branch index: zig-zag 2 * index, one byte
         self.emit(ind, "p += 1")
+        self.nested += 1
         for i, branch in enumerate(branches):
             self.emit(ind, f"{'if' if i == 0 else 'elif'} {x} == {2 * i}:")
             self.emit(ind + 1, f"{v} = {self.read(branch, ind + 1)}")
+        self.nested -= 1
         self.emit(ind, "else:")
         self.emit(ind + 1, "raise _Fallback")
         return v
@@ -381,6 +408,44 @@ def compiled_reader(
     exec(compile(source, f"<schemas.fastdecode reader {name}>", "exec"), namespace)
     fn: Callable[[bytes], Any] = namespace["read"]
     return fn
+
+
+def compiled_flat_reader(
+    schema: Any,
+    flatten: frozenset[tuple[str, ...]],
+    first: tuple[tuple[str, ...], ...] = (),
+    start: int = 10,
+    *,
+    utf8_bytes: frozenset[tuple[str, ...]] = frozenset(),
+) -> tuple[Callable[[bytes], tuple[Any, ...]], tuple[tuple[str, ...], ...]] | None:
+    """:func:`compiled_reader` without the dicts of the records at ``flatten`` (paths of field
+    names from the top record, ``()`` for the top record itself; not inside a union or an
+    array): ``(read, paths)``, where ``read(data)`` returns the values of those records' fields
+    as one tuple, in the order of ``paths`` (the fields' paths: ``first``'s that exist, then the
+    others in schema order; a nested record not flattened is one value, its dict). The values
+    are those of fastavro's datum at the same paths, refused as :func:`compiled_reader` refuses.
+    None when the schema uses a type this compiler does not handle, or a path to flatten is in
+    a union or an array."""
+    src = _ReaderSource(utf8_bytes, flatten)
+    try:
+        src.emit(1, f"p = {start}")
+        src.read(schema, 1)
+    except NotImplementedError:
+        return None
+    leaves = src.leaves
+    paths = tuple(f for f in first if f in leaves) + tuple(f for f in leaves if f not in first)
+    src.emit(1, "if p != len(b):")
+    src.emit(2, "raise _Fallback")
+    src.emit(1, f"return ({''.join(leaves[f] + ', ' for f in paths)})")
+    name = str(schema.get("name", "datum")) if isinstance(schema, dict) else "datum"
+    source = "def read(b):\n" + "\n".join(src.lines) + "\n"
+    namespace: dict[str, Any] = {
+        "_varint": _varint, "_length": _length, "_LEN": _LEN, "_BOOL": (False, True), "_HI6": _HI6,
+        "_Fallback": _Fallback, "_lo": MIN_MS, "_hi": MAX_MS, **src.consts,
+    }  # fmt: skip
+    exec(compile(source, f"<schemas.fastdecode flat reader {name}>", "exec"), namespace)
+    fn: Callable[[bytes], tuple[Any, ...]] = namespace["read"]
+    return fn, paths
 
 
 def _encode_paths(datum: dict[str, Any], paths: frozenset[tuple[str, ...]]) -> dict[str, Any]:
@@ -532,6 +597,7 @@ __all__ = [
     "DatumDecoder",
     "Decoded",
     "SchemaDecodeError",
+    "compiled_flat_reader",
     "compiled_reader",
     "datum_of",
     "fast_decoder",

@@ -20,6 +20,7 @@ from schemas.fastdecode import (
     MIN_MS,
     DatumDecoder,
     _without_millis,
+    compiled_flat_reader,
     compiled_reader,
     fast_decoder,
     millis_to_datetime,
@@ -292,6 +293,67 @@ def test_a_compiled_reader_with_utf8_bytes_never_accepts_what_fastavro_reads_oth
     except Exception:
         return
     assert with_bytes(fastavro_datum(cls, damaged)) == ("datum", got)
+
+
+# compiled_flat_reader: the top record, the envelope and its actor read into one tuple
+FLATTEN = frozenset({(), ("envelope",), ("envelope", "actor")})
+FLAT = {
+    cls: compiled_flat_reader(
+        CODEC.schemas[cls.__name__].expanded, FLATTEN, (("ticket_id",),), utf8_bytes=UTF8
+    )
+    for cls in record_classes()
+}
+
+
+def at_paths(datum: Any, paths: tuple[tuple[str, ...], ...]) -> tuple[Any, ...]:
+    out = []
+    for path in paths:
+        value = datum
+        for name in path:
+            value = value[name]
+        out.append(value)
+    return tuple(out)
+
+
+@pytest.mark.parametrize("cls", record_classes(), ids=lambda c: c.__name__)
+@PER_RECORD
+@given(data=st.data())
+def test_a_flat_reader_gives_the_values_of_the_compiled_readers_datum(cls: type, data: Any) -> None:
+    found, read = FLAT[cls], COMPILED_UTF8[cls]
+    assert found is not None and read is not None
+    flat_read, paths = found
+    assert len(set(paths)) == len(paths) and ("ticket_id",) not in paths[1:]
+    encoded = CODEC.encode(data.draw(for_record(cls)))
+    got, want = flat_read(encoded), at_paths(read(encoded), paths)
+    assert got == want and [type(v) for v in got] == [type(v) for v in want]
+
+
+@settings(max_examples=300, deadline=None)
+@DAMAGED
+def test_a_flat_reader_refuses_what_the_compiled_reader_refuses(
+    cls: type, data: Any, cut: int, flip: int, extra: bytes
+) -> None:
+    found, read = FLAT[cls], COMPILED_UTF8[cls]
+    assert found is not None and read is not None
+    damaged = damage(CODEC.encode(data.draw(for_record(cls))), cut, flip, extra)
+    try:
+        want = at_paths(read(damaged), found[1])
+    except Exception:
+        with pytest.raises(Exception):  # noqa: B017 (any exception: the generic path decides)
+            found[0](damaged)
+        return
+    assert found[0](damaged) == want
+
+
+def test_a_record_to_flatten_inside_a_union_or_an_array_is_not_compiled() -> None:
+    inner = {"type": "record", "name": "In", "fields": [{"name": "x", "type": "long"}]}
+    union = {"type": "record", "name": "U", "fields": [{"name": "a", "type": ["null", inner]}]}
+    array = {"type": "record", "name": "A",
+             "fields": [{"name": "a", "type": {"type": "array", "items": inner}}]}  # fmt: skip
+    assert compiled_flat_reader(union, frozenset({(), ("a",)})) is None
+    assert compiled_flat_reader(array, frozenset({(), ("a",)})) is not None  # items: not ("a",)
+    got = compiled_flat_reader(union, frozenset({()}))
+    assert got is not None and got[1] == (("a",),)
 
 
 def _as_str(datum: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,414 @@
+"""The fused path: an event's bytes → its rows without the datum dicts (the projector's hot path).
+
+For each event class whose schema :func:`schemas.fastdecode.compiled_flat_reader` reads, two
+functions are generated once per process from the Avro schema and the table definitions:
+
+- a reader (poll time) that returns the event's fields — the envelope's and the actor's
+  included — as one flat tuple instead of three dicts: ticket id first, then the SLA metric
+  and instance (so a timer's key is ``t[:3]``), then the rest in schema order;
+- a projector (flush time) that unpacks that tuple into locals and does what
+  ``projections.rows.Projection._project_one`` does for the class — state check and fold,
+  the ``tickets``/``sla_timers``/``messages``/``agent_activity``/``events`` rows and the
+  payload JSON — with every per-class branch decided when the code is generated.
+
+What is not generated (a class without a rule here, a schema the reader compiler does not
+take, bytes the flat reader refuses) stays a datum dict and goes today's way, through
+``Projection._project_one``; both give the same rows, so a batch may hold both kinds.
+``tests/property/projections/test_fused.py`` checks every event class: the same rows, column
+by column and type by type (the payload JSON byte for byte), the same state and the same
+drops as the dict path, from any state.
+
+The state rules below repeat ``projections.state.evolve_ticket`` / ``evolve_timer`` per
+class (``{name}`` is the event's field): change both together; the property test fails when
+they differ.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from projections.payload import datum_payload_code
+from projections.state import TIMER_EVENTS, TicketState, TimerState
+from schemas import records as r
+from schemas.codec import SINGLE_OBJECT_MAGIC, Codec, default_codec
+from schemas.convert import record_classes
+from schemas.fastdecode import DatumDecoder, compiled_flat_reader
+
+Flat = tuple[Any, ...]
+# Project one flat event: (projection, batch, flat tuple, where it was read, now in epoch s).
+FusedProject = Callable[[Any, Any, Flat, tuple[str, int, int], int], None]
+
+_FLATTEN = frozenset({(), ("envelope",), ("envelope", "actor")})
+_FIRST = (("ticket_id",), ("metric",), ("instance",))
+
+# evolve_ticket's branch per ticket event class (after version and updated_at)
+_TICKET_RULES: dict[str, str] = {
+    "TicketOpened": (
+        "s.customer_id = {customer_id}\ns.channel = {channel}\ns.priority = {priority}\n"
+        's.status = _NEW\ns.group_name = {group} or ""\ns.tags = tuple({tags})\n'
+        's.by_customer = int({by_customer})\ns.follow_up_of = {follow_up_of} or ""\n'
+        "s.created_at = at_ms"
+    ),
+    "CustomerMessageAppended": "",
+    "AgentReplied": (
+        "if {actor_kind} == _AGENT and s.first_reply_at is None:\n    s.first_reply_at = at_ms"
+    ),
+    "InternalNoteAdded": "",
+    "TicketAssigned": "s.assignee_id = {agent_id}",
+    "TicketUnassigned": 's.assignee_id = ""',
+    "TicketStatusChanged": "s.status = {to_status}\nif s.status == _SOLVED:\n    s.solved_at = at_ms",
+    "TicketPriorityChanged": "s.priority = {to_priority}",
+    "TicketGroupChanged": "s.group_name = {to_group}",
+    "TicketTagsChanged": "s.tags = tuple({tags})",
+    "TicketEscalated": "s.escalation_tier = {to_tier}\ns.group_name = {to_group}",
+    "TicketMerged": "s.merged_into = {into_ticket_id}",
+    "TicketReopened": "s.reopen_count += 1\ns.status = _OPEN\ns.solved_at = None",
+    "FollowUpTicketOpened": "s.follow_up_of = {follow_up_of}",
+    "CsatReceived": "s.csat_score = {score}",
+}
+# evolve_timer's branch per SLA event class (after the fields every class with them sets)
+_TIMER_RULES: dict[str, str] = {
+    "SlaTimerStarted": 's.state = "running"\ns.business_hours = int({business_hours})',
+    "SlaTimerPaused": 's.state = "paused"',
+    "SlaTimerResumed": 's.state = "running"',
+    "SlaWarning": "",
+    "SlaBreached": 's.state = "breached"\ns.breached = 1\ns.breached_at = s.breached_at or at_ms',
+    "SlaTimerFulfilled": (
+        's.state = "fulfilled"\ns.fulfilled = 1\ns.fulfilled_at = at_ms\n'
+        "s.breached = max(s.breached, int({breached}))"
+    ),
+}
+_RANK = {cls.__name__: i for i, cls in enumerate(TIMER_EVENTS)}  # projections.state's order
+# projections.rows._project_one's messages and agent_activity rows, per class
+_MESSAGE_ROWS: dict[str, str] = {
+    "ChannelMessageReceived": (
+        '"inbound", "", {conversation_key}, {dedup_key}, {channel}, "customer", {actor_id}, '
+        "at_s, {sent_at} // 1000"
+    ),
+    "CustomerMessageAppended": (
+        '"inbound", {ticket_id}, "", {message_id}, {channel}, "customer", '
+        "ticket.customer_id if ticket else {actor_id}, at_s, {sent_at} // 1000"
+    ),
+    "AgentReplied": (
+        '"outbound", {ticket_id}, {conversation_key}, {reply_id}, {channel}, {actor_kind}, '
+        "{author_id}, at_s, at_s"
+    ),
+}
+_ACTIVITY: dict[str, str] = {  # sets who, what, detail
+    "TicketAssigned": 'who, what, detail = {agent_id}, "assigned", {reason}',
+    "TicketUnassigned": 'who, what, detail = {previous_agent_id}, "unassigned", {reason} or ""',
+    "AgentReplied": (
+        'who, what, detail = ({author_id}, "replied", "") if {actor_kind} == _AGENT '
+        'else ("", "", "")'
+    ),
+    "InternalNoteAdded": 'who, what, detail = {author_id}, "noted", ""',
+    "TicketStatusChanged": (
+        "if {actor_kind} == _AGENT:\n"
+        '    who, what, detail = {actor_id}, "solved" if {to_status} == _SOLVED else "status", '
+        "{to_status}\n"
+        'else:\n    who, what, detail = "", "", ""'
+    ),
+    "AgentPresenceChanged": 'who, what, detail = {agent_id}, "presence", {presence}',
+}
+
+
+def _local(path: tuple[str, ...]) -> str:
+    if path[:2] == ("envelope", "actor"):
+        return "a_" + "_".join(path[2:])
+    if path[0] == "envelope":
+        return "e_" + "_".join(path[1:])
+    return "f_" + "_".join(path)
+
+
+def _plain_str(schema: Any) -> bool:
+    """A field whose datum value is always an exact str (a string or an enum symbol)."""
+    t = (
+        schema
+        if isinstance(schema, str)
+        else schema.get("type")
+        if isinstance(schema, dict)
+        else None
+    )
+    return t in ("string", "enum")
+
+
+def _indent(code: str, ind: int) -> list[str]:
+    return ["    " * ind + line for line in code.splitlines() if line]
+
+
+def _project_source(
+    cls: type, schema: Any, paths: tuple[tuple[str, ...], ...], store_bodies: bool
+) -> tuple[str, dict[str, Any]] | None:
+    """The source of the class's projector function (``project``) and its namespace, or None
+    when the class has no rule here (it goes today's way)."""
+    from projections.rows import _ACTIVITY_KINDS, _AGENT_FIELDS, _MESSAGE_KINDS, TICKET_EVENTS
+
+    name = cls.__name__
+    ticket = issubclass(cls, TICKET_EVENTS)
+    timer = issubclass(cls, TIMER_EVENTS)
+    if (ticket and name not in _TICKET_RULES) or (timer and name not in _TIMER_RULES):
+        return None
+    if (name in _MESSAGE_KINDS and name not in _MESSAGE_ROWS) or (
+        name in _ACTIVITY_KINDS and name not in _ACTIVITY
+    ):
+        return None
+    fields = {f["name"]: f["type"] for f in schema["fields"]}
+    names = {p[0]: _local(p) for p in paths if len(p) == 1}
+    names["actor_kind"] = _local(("envelope", "actor", "kind"))
+    names["actor_id"] = _local(("envelope", "actor", "id"))
+    envelope = (
+        "event_id", "occurred_at", "recorded_at", "aggregate_id", "aggregate_version",
+        "causation_id", "correlation_id", "tenant_id", "brand_id", "actor",
+    )  # fmt: skip
+    have = {p[1] if p[1] != "actor" else "actor" for p in paths if p[0] == "envelope"}
+    if not have.issuperset(envelope) or {
+        ("envelope", "actor", "kind"),
+        ("envelope", "actor", "id"),
+    } - set(paths):
+        return None
+    has_tid = "ticket_id" in fields
+    if (ticket or timer) and paths[0] != ("ticket_id",):
+        return None
+    if timer and paths[1:3] != (("metric",), ("instance",)):
+        return None
+
+    def val(field: str) -> str:
+        """_val(d[field]): '' for None, else str()."""
+        v = names[field]
+        return v if _plain_str(fields[field]) else f'("" if {v} is None else str({v}))'
+
+    out = ["def project(P, batch, t, src, now_s):"]
+    out.append(f"    ({''.join(_local(p) + ', ' for p in paths)}) = t")
+    out.append("    at_ms = e_occurred_at")
+    out.append("    rows = batch.rows")
+    tid = names.get("ticket_id", "")
+    if ticket:
+        rule = _TICKET_RULES[name].format_map(names)
+        out += _indent(
+            f"""
+before = P.tickets.get({tid})
+if before is not None and e_aggregate_version <= before.version:
+    batch.dropped += 1
+    return
+if before is None:
+    s = _TicketState({tid}, 0, e_tenant_id, "", "", "", "", "", "", (), 0, "", "", 1, 0, 0, at_ms, at_ms, None, None)
+    replied_before = False
+else:
+    s = before
+    replied_before = s.first_reply_at is not None
+s.version = e_aggregate_version
+s.updated_at = at_ms
+""",
+            1,
+        )
+        out += _indent(rule, 1)
+        out += _indent(
+            f"""
+ticket = s
+if before is None:
+    P.tickets.put({tid}, s)
+    P._absent_tickets.discard({tid})
+rows["tickets"].append(s.row())
+if s.first_reply_at is not None and not replied_before:
+    first_reply_seconds = int((s.first_reply_at - s.created_at) / 1000)
+else:
+    first_reply_seconds = -1
+metric = b""
+policy = b""
+instance = 0
+""",
+            1,
+        )
+    elif timer:
+        sets = []
+        if "policy_id" in fields:
+            sets += [f"s.policy_id = {names['policy_id']}", f"s.priority = {names['priority']}"]
+        if "target_seconds" in fields:
+            sets.append(f"s.target_seconds = {names['target_seconds']}")
+        if "due_at" in fields:
+            sets.append(f"s.due_at = {names['due_at']}")
+        if "business_elapsed_seconds" in fields:
+            sets += [
+                f"s.business_elapsed_seconds = {names['business_elapsed_seconds']}",
+                f"s.calendar_elapsed_seconds = {names['calendar_elapsed_seconds']}",
+            ]
+        out += _indent(
+            f"""
+key = ({tid}, f_metric, f_instance)
+timer_before = P.timers.get(key)
+version = at_ms * 8 + {_RANK[name]}
+if timer_before is not None and version <= timer_before.version:
+    batch.dropped += 1
+    return
+ticket = P.tickets.get({tid})
+channel = ticket.channel if ticket else ""
+s = timer_before or _TimerState({tid}, f_metric, f_instance, 0, e_tenant_id, "", "", channel, 0, 0, "running", at_ms, at_ms, 0, 0, 0, 0, None, None, at_ms)
+s.version = version
+s.updated_at = at_ms
+s.channel = s.channel or channel
+""",
+            1,
+        )
+        out += _indent("\n".join(sets), 1)
+        out += _indent(_TIMER_RULES[name].format_map(names), 1)
+        out += _indent(
+            """
+if timer_before is None:
+    P.timers.put(key, s)
+    P._absent_timers.discard(key)
+rows["sla_timers"].append(s.row())
+metric, instance, policy = s.metric, s.instance, s.policy_id
+first_reply_seconds = -1
+""",
+            1,
+        )
+    else:
+        out.append(f"    ticket = P.tickets.get({tid})" if has_tid else "    ticket = None")
+        out += _indent('metric = b""\npolicy = b""\ninstance = 0\nfirst_reply_seconds = -1', 1)
+    out.append("    at_s = at_ms // 1000")
+    if name in _MESSAGE_KINDS:
+        text = names["text"]
+        out.append(
+            f"    rows['messages'].append((e_event_id, {name!r}, "
+            f"{_MESSAGE_ROWS[name].format_map(names)}, len({names['attachments']}), len({text}), "
+            f"{text if store_bodies else repr('')}, e_tenant_id))"
+        )
+    if name in _ACTIVITY_KINDS:
+        out += _indent(_ACTIVITY[name].format_map(names), 1)
+        out.append("    if who:")
+        out.append(
+            f"        rows['agent_activity'].append((e_event_id, who, what, {tid or repr('')}, "
+            'ticket.channel if ticket else "", ticket.priority if ticket else "", detail, '
+            "at_s, e_tenant_id))"
+        )
+    agent_fields = [n for n in _AGENT_FIELDS if n in fields]
+    if any(fields[n] not in ("string", ["null", "string"]) for n in agent_fields):
+        return None
+    # _agent_of: the first agent field that is set (strings or None: str() is the value)
+    agent = "".join(f"{names[n]} or " for n in agent_fields) + '""'
+    own_channel = val("channel") if "channel" in fields else '""'
+    own_priority = val("priority") if "priority" in fields else '""'
+    own_status = val("status") if "status" in fields else '""'
+    ticket_part = f"""
+channel = ticket.channel or {own_channel}
+{f"priority = {val('priority')} if {names['priority']} is not None else ticket.priority" if "priority" in fields else "priority = ticket.priority"}
+status = ticket.status
+agent = {agent} or ticket.assignee_id
+"""
+    none_part = f"""
+channel = {own_channel}
+priority = {own_priority}
+status = {own_status}
+agent = {agent}
+"""
+    if ticket:
+        out += _indent(ticket_part, 1)
+    else:
+        out.append("    if ticket is not None:")
+        out += _indent(ticket_part, 2)
+        out.append("    else:")
+        out += _indent(none_part, 2)
+    if "policy_id" in fields:
+        out.append(f"    if not policy:\n        policy = str({names['policy_id']})")
+    defs, payload, namespace = datum_payload_code(cls, store_bodies, lambda n: names[n])
+    out.append(
+        f"    rows['events'].append((e_event_id, {name.encode()!r}, at_s, at_ms, e_recorded_at // 1000, "
+        "e_aggregate_id, e_aggregate_version, e_causation_id, e_correlation_id, a_kind, a_id, "
+        f"e_tenant_id, e_brand_id or b'', {tid if has_tid else repr(b'')}, channel, priority, status, "
+        f"agent, metric, instance, policy, first_reply_seconds, {payload}, src[0], src[1], src[2], now_s))"
+    )
+    out += _indent(
+        """
+newest = batch.newest_event_ms
+if newest is None or at_ms > newest:
+    batch.newest_event_ms = at_ms
+""",
+        1,
+    )
+    namespace.update(
+        _TicketState=TicketState,
+        _TimerState=TimerState,
+        _AGENT=r.ActorKind.AGENT.value,
+        _SOLVED=r.TicketStatus.SOLVED.value,
+        _NEW=r.TicketStatus.NEW.value,
+        _OPEN=r.TicketStatus.OPEN.value,
+    )
+    return defs + "\n".join(out) + "\n", namespace
+
+
+_LAYOUTS: dict[type, tuple[Callable[[bytes], Flat], tuple[tuple[str, ...], ...]] | None] = {}
+
+
+def _events() -> list[type]:
+    return [c for c in record_classes() if "envelope" in {f.name for f in dataclasses.fields(c)}]
+
+
+def layout(
+    cls: type, codec: Codec | None = None
+) -> tuple[Callable[[bytes], Flat], tuple[tuple[str, ...], ...]] | None:
+    """The class's flat reader and the field paths of its tuple (this build's schema), or None."""
+    if cls not in _LAYOUTS:
+        from projections.rows import ENVELOPE_BYTES
+
+        schema = (codec or default_codec()).schemas[cls.__name__].expanded
+        _LAYOUTS[cls] = compiled_flat_reader(schema, _FLATTEN, _FIRST, utf8_bytes=ENVELOPE_BYTES)
+    return _LAYOUTS[cls]
+
+
+_PROJECTORS: dict[bool, dict[type, FusedProject]] = {}
+
+
+def projectors(store_bodies: bool) -> dict[type, FusedProject]:
+    """The generated projector of every event class this module covers (see module doc;
+    generated once per process and ``store_bodies``)."""
+    if store_bodies in _PROJECTORS:
+        return _PROJECTORS[store_bodies]
+    out = _PROJECTORS[store_bodies] = {}
+    codec = default_codec()
+    for cls in _events():
+        found = layout(cls, codec)
+        if found is None:
+            continue
+        made = _project_source(cls, codec.schemas[cls.__name__].expanded, found[1], store_bodies)
+        if made is None:
+            continue
+        source, namespace = made
+        exec(compile(source, f"<projections.fused {cls.__name__}>", "exec"), namespace)
+        out[cls] = namespace["project"]
+    return out
+
+
+class FusedDecoder:
+    """``decode(data, topic=None, partition=None, offset=None) -> (cls, flat tuple or datum)``:
+    the flat tuple for an event of a class :func:`projectors` covers written with this build's
+    schema, else what :class:`schemas.fastdecode.DatumDecoder` gives (its errors included)."""
+
+    def __init__(self, utf8_bytes: frozenset[tuple[str, ...]]) -> None:
+        codec = default_codec()
+        datum = DatumDecoder(codec, utf8_bytes=utf8_bytes).decode
+        covered = projectors(False)  # the same classes either way
+        flat: dict[bytes, tuple[type, Callable[[bytes], Flat]]] = {}
+        for fp, reader in codec._readers.items():
+            if reader.reader is None and reader.cls in covered:
+                found = layout(reader.cls, codec)
+                if found is not None:
+                    flat[fp] = (reader.cls, found[0])
+
+        def decode(
+            data: bytes,
+            topic: str | None = None,
+            partition: int | None = None,
+            offset: int | None = None,
+        ) -> tuple[type, Any]:
+            if data[:2] == SINGLE_OBJECT_MAGIC and type(data) is bytes:
+                fast = flat.get(data[2:10])
+                if fast is not None:
+                    try:
+                        return fast[0], fast[1](data)
+                    except Exception:
+                        pass  # not canonical, or damaged: the datum decoder decides
+            return datum(data, topic, partition, offset)
+
+        self.decode = decode
