@@ -1,5 +1,5 @@
-"""The projector joins its group only once every topic exists (kafka-python 3.0 was seen to
-stall for good after the rebalance that topics created later cause)."""
+"""The projector joins its group only once every topic exists, and says which are missing
+(joining earlier only adds the rebalance their creation causes; see projections.kafkajoin)."""
 
 from __future__ import annotations
 
