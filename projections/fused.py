@@ -30,7 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 from projections.payload import datum_payload_code
-from projections.state import TIMER_EVENTS, TicketState, TimerState
+from projections.state import TICKET_COLUMNS, TIMER_COLUMNS, TIMER_EVENTS, TicketState, TimerState
 from schemas import records as r
 from schemas.codec import SINGLE_OBJECT_MAGIC, Codec, default_codec
 from schemas.convert import record_classes
@@ -114,6 +114,28 @@ _ACTIVITY: dict[str, str] = {  # sets who, what, detail
 }
 
 
+def _row(var: str, columns: tuple[str, ...], instants: set[str], maybe: set[str]) -> str:
+    """The source of a state's ``row()`` (its columns; instants in epoch ms as epoch seconds,
+    ``maybe``: those that may be None), without the method call and its ``_secs`` calls."""
+    cells = []
+    for c in columns:
+        if c in instants:
+            cells.append(f"{var}.{c} // 1000")
+        elif c in maybe:
+            cells.append(f"(None if (_m := {var}.{c}) is None else _m // 1000)")
+        else:
+            cells.append(f"{var}.{c}")
+    return f"({', '.join(cells)})"
+
+
+_TICKET_ROW = _row(
+    "s", TICKET_COLUMNS, {"created_at", "updated_at"}, {"first_reply_at", "solved_at"}
+)
+_TIMER_ROW = _row(
+    "s", TIMER_COLUMNS, {"started_at", "due_at", "updated_at"}, {"breached_at", "fulfilled_at"}
+)
+
+
 def _local(path: tuple[str, ...]) -> str:
     if path[:2] == ("envelope", "actor"):
         return "a_" + "_".join(path[2:])
@@ -188,7 +210,9 @@ def _project_source(
         rule = _TICKET_RULES[name].format_map(names)
         out += _indent(
             f"""
-before = P.tickets.get({tid})
+before = (tickets := P.tickets._data).get({tid})
+if before is not None:
+    tickets.move_to_end({tid})
 if before is not None and e_aggregate_version <= before.version:
     batch.dropped += 1
     return
@@ -210,7 +234,7 @@ ticket = s
 if before is None:
     P.tickets.put({tid}, s)
     P._absent_tickets.discard({tid})
-rows["tickets"].append(s.row())
+rows["tickets"].append({_TICKET_ROW})
 if s.first_reply_at is not None and not replied_before:
     first_reply_seconds = int((s.first_reply_at - s.created_at) / 1000)
 else:
@@ -237,12 +261,16 @@ instance = 0
         out += _indent(
             f"""
 key = ({tid}, f_metric, f_instance)
-timer_before = P.timers.get(key)
+timer_before = (timers := P.timers._data).get(key)
+if timer_before is not None:
+    timers.move_to_end(key)
 version = at_ms * 8 + {_RANK[name]}
 if timer_before is not None and version <= timer_before.version:
     batch.dropped += 1
     return
-ticket = P.tickets.get({tid})
+ticket = (tickets := P.tickets._data).get({tid})
+if ticket is not None:
+    tickets.move_to_end({tid})
 channel = ticket.channel if ticket else ""
 s = timer_before or _TimerState({tid}, f_metric, f_instance, 0, e_tenant_id, "", "", channel, 0, 0, "running", at_ms, at_ms, 0, 0, 0, 0, None, None, at_ms)
 s.version = version
@@ -254,18 +282,22 @@ s.channel = s.channel or channel
         out += _indent("\n".join(sets), 1)
         out += _indent(_TIMER_RULES[name].format_map(names), 1)
         out += _indent(
-            """
+            f"""
 if timer_before is None:
     P.timers.put(key, s)
     P._absent_timers.discard(key)
-rows["sla_timers"].append(s.row())
+rows["sla_timers"].append({_TIMER_ROW})
 metric, instance, policy = s.metric, s.instance, s.policy_id
 first_reply_seconds = -1
 """,
             1,
         )
     else:
-        out.append(f"    ticket = P.tickets.get({tid})" if has_tid else "    ticket = None")
+        if has_tid:
+            got = f"ticket = (tickets := P.tickets._data).get({tid})"
+            out += _indent(f"{got}\nif ticket is not None:\n    tickets.move_to_end({tid})", 1)
+        else:
+            out.append("    ticket = None")
         out += _indent('metric = b""\npolicy = b""\ninstance = 0\nfirst_reply_seconds = -1', 1)
     out.append("    at_s = at_ms // 1000")
     if name in _MESSAGE_KINDS:
