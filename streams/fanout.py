@@ -15,9 +15,13 @@ A module registers ``on_batches(topic, handle, size=…, within=…)``; the firs
 for a topic makes its agent (``concurrency=1``), which takes batches of up to the largest
 ``size`` asked for, waiting at most the shortest ``within`` (``take_batches``: Faust's
 ``take_events`` without its per-record stream iteration), and awaits each handler on the
-batch in registration order (module import order) before the batch is acked. A handler
-deals with its own bad records (dead-letters them): an exception out of a handler stops the
-agent, as it did when the handler owned the agent. ``each_record`` adapts a per-record handler.
+batch in registration order (module import order) before the batch is acked. A handler may
+return a future (its writes still in flight): each record of the batch then keeps a reference
+until every such future has ended (``hold_until``), so it is acked only then — no offset
+commit and no rebalance passes it — while the agent takes and handles the next batch. A
+handler deals with its own bad records (dead-letters them): an exception out of a handler
+stops the agent, as it did when the handler owned the agent. ``each_record`` adapts a
+per-record handler.
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ from typing import Any
 import faust
 from faust.streams import _current_event
 
-BatchHandler = Callable[[Sequence[faust.EventT[Any]]], Awaitable[None]]
+# returns None, or a future the batch's acks wait for (see the module docstring)
+BatchHandler = Callable[[Sequence[faust.EventT[Any]]], Awaitable["asyncio.Future[None] | None"]]
 RecordHandler = Callable[[faust.EventT[Any]], Awaitable[None]]
 DEFAULT_SIZE, DEFAULT_WITHIN = 500, 0.05  # records per batch, seconds to wait for a full one
 
@@ -60,8 +65,37 @@ class TopicAgent:
     async def _run(self, stream: Any) -> None:
         size, within = self.size or DEFAULT_SIZE, self.within or DEFAULT_WITHIN
         async for events in take_batches(stream, size, within):
+            settling = []
             for _, handle in self.handlers:
-                await handle(events)
+                pending = await handle(events)
+                if pending is not None:
+                    settling.append(pending)
+            if settling:
+                hold_until(settling, events, stream.app)
+
+
+_HOLDING: set[asyncio.Future[None]] = set()  # acks waiting for their batch's writes (kept alive)
+
+
+def hold_until(settling: list[asyncio.Future[None]], events: Sequence[Any], app: Any) -> None:
+    """Keep ``events``' records unacked until every future of ``settling`` has ended: an extra
+    reference on each, released then (the batch's own ack, right after its handlers, is then
+    not the last). A future that fails has ended the process (``runtime.UnitOfWork``): its
+    records are never acked, and are read again after the restart."""
+    messages = [event.message for event in events]
+    for message in messages:
+        message.incref()
+    held = asyncio.ensure_future(_release(settling, messages, app))
+    _HOLDING.add(held)
+    held.add_done_callback(_HOLDING.discard)
+
+
+async def _release(settling: list[asyncio.Future[None]], messages: list[Any], app: Any) -> None:
+    await asyncio.gather(*settling)
+    consumer, on_message_out = app.consumer, app.sensors.on_message_out
+    for message in messages:
+        if message.ack(consumer):
+            on_message_out(message.tp, message.offset, message)
 
 
 _POLL = 0.002  # s between looks at an agent's queue while a batch waits to fill

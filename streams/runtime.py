@@ -16,7 +16,7 @@ import weakref
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
 import faust
 from aiokafka.partitioner import murmur2
@@ -237,7 +237,8 @@ class BatchStats:
             cpu = time.process_time() - self._cpu_since
             log.info(
                 "%s: %d batches, %.0f records/batch; per batch %.1f ms deciding, %.1f ms "
-                "producing events (acked; states pickled meanwhile), %.1f ms writing state, "
+                "producing events (acked; states pickled meanwhile), %.1f ms writing state "
+                "(store; changelog sent, its acks awaited later), "
                 "%.1f ms between batches (%.1f ms CPU); CPU %.0f %% of %.1f s",
                 self.name, n, self._records / n, 1000 * self._decide / n,
                 1000 * self._send / n, 1000 * self._state / n, 1000 * self._between / n,
@@ -330,22 +331,41 @@ class UnitOfWork:
         record = codec.encode(_dead_letter(event, exc))
         self._sends.append((dead_letter_topic.get_topic_name(), key, record, None))
 
-    async def commit_or_exit(self) -> None:
+    async def commit_or_exit(self, *, settle: bool = True) -> asyncio.Future[None] | None:
         """``commit``, or end the process if it fails (a produce that failed after the client's
         retries): leaving the agent's loop would let Faust's ``take_events`` ack the batch, and
         its records would be skipped. Events go out before state, so a restart replays the
-        batch to the same ids."""
+        batch to the same ids.
+
+        With ``settle=False`` it returns once the states are in the local store and on their
+        way to the changelog (``commit_logging``), with a future that ends once the broker has
+        acknowledged the changelog — the caller must not ack the batch's input records before
+        it ends (``streams.fanout`` acks them then); the process ends if that write fails."""
         try:
-            await self.commit()
+            logged = await self.commit_logging()
+            if logged is None:
+                return None
+            if settle:
+                await logged
+                return None
         except Exception:
-            log.critical(
-                "could not write a batch to Kafka; exiting so it is replayed", exc_info=True
-            )
-            logging.shutdown()
-            os._exit(70)  # EX_SOFTWARE; the supervisor restarts the worker
+            _exit_unwritten()
+        return asyncio.ensure_future(_settled_or_exit(logged))
 
     async def commit(self) -> None:
-        """Send, wait for the broker's acks, then write the tables (see the class docstring).
+        """Send, wait for the broker's acks, then write the tables (see the class docstring)."""
+        logged = await self.commit_logging()
+        if logged is not None:
+            await logged
+
+    async def commit_logging(self) -> asyncio.Future[None] | None:
+        """``commit`` until the states are written to the local store and handed to the
+        producer; returns a task that ends once the broker has acknowledged their changelog
+        records (and their offsets are remembered in the store), or None when there were no
+        states. The next commit's sends wait for that task first: a batch's events never go
+        out before the previous batch's states are on the broker (as when each commit waited
+        for its own changelog), so a crash replays from the same point; meanwhile the next
+        batch is decided, instead of the process idling through the changelog's acks.
 
         The states are pickled while the broker appends the events (bytes only: nothing is
         written before the events are acked). Table writes go, as one producer batch per
@@ -356,6 +376,8 @@ class UnitOfWork:
         dir recovers only what is newer."""
         self.keep()
         t0 = time.monotonic()
+        if _LOGGING is not None:  # the previous batch's changelog is on the broker first
+            await _LOGGING
         sends, self._sends = self._sends, []
         writes, self._writes = self._writes, {}
         acked = asyncio.ensure_future(_produce_all(sends)) if sends else None
@@ -369,7 +391,7 @@ class UnitOfWork:
             await acked
         self.send_seconds = time.monotonic() - t0
         if not writes:
-            return
+            return None
         changelog: list[_Send] = []
         stores: dict[str, Any] = {}
         batches: dict[tuple[str, int], tuple[Any, Any]] = {}
@@ -403,9 +425,41 @@ class UnitOfWork:
         for store, key, raw, event in direct:
             _set_current_event(event)
             store[key] = raw
-        for (topic, partition), offset in (await logged).items():
-            stores[topic].set_persisted_offset(TP(topic, partition), offset)
         self.state_seconds = time.monotonic() - t0 - self.send_seconds
+        return _logging(asyncio.ensure_future(_remember_offsets(logged, stores)))
+
+
+# The changelog write of the last batch committed through UnitOfWork, until the broker has
+# acknowledged it (``UnitOfWork.commit_logging``); the next commit's sends wait for it.
+_LOGGING: asyncio.Future[None] | None = None
+
+
+def _logging(task: asyncio.Future[None]) -> asyncio.Future[None]:
+    global _LOGGING
+    _LOGGING = task
+    return task
+
+
+async def _remember_offsets(
+    logged: Awaitable[dict[tuple[str, int], int]], stores: dict[str, Any]
+) -> None:
+    # the changelog offsets, remembered in the store as Faust does, so a restart on the same
+    # data dir recovers only what is newer
+    for (topic, partition), offset in (await logged).items():
+        stores[topic].set_persisted_offset(TP(topic, partition), offset)
+
+
+async def _settled_or_exit(logged: Awaitable[None]) -> None:
+    try:
+        await logged
+    except Exception:
+        _exit_unwritten()
+
+
+def _exit_unwritten() -> NoReturn:
+    log.critical("could not write a batch to Kafka; exiting so it is replayed", exc_info=True)
+    logging.shutdown()
+    os._exit(70)  # EX_SOFTWARE; the supervisor restarts the worker
 
 
 async def each_event(stream: Any, handle: Callable[[faust.EventT[Any]], Awaitable[None]]) -> None:
@@ -434,15 +488,26 @@ async def in_batches(
         await run_batch(events, handle, stats)
 
 
+YIELD_EVERY = 250  # records decided between turns of the event loop (``run_batch``)
+
+
 async def run_batch(
     events: Sequence[faust.EventT[Any]], handle: Callable[[UnitOfWork, faust.EventT[Any]], None],
-    stats: BatchStats,
-) -> None:  # fmt: skip
-    """Run ``handle`` on one batch of records as one ``UnitOfWork`` (see ``in_batches``)."""
+    stats: BatchStats, *, settle: bool = True,
+) -> asyncio.Future[None] | None:  # fmt: skip
+    """Run ``handle`` on one batch of records as one ``UnitOfWork`` (see ``in_batches``).
+
+    With ``settle=False`` it returns before the states' changelog is acknowledged, with a
+    future that ends once it is (``UnitOfWork.commit_or_exit``): the records of ``events``
+    must stay unacked until then."""
     async with TICKET_STATE_LOCK:
         started, started_cpu = time.monotonic(), time.process_time()
         uow = UnitOfWork()
-        for event in events:
+        for i, event in enumerate(events):
+            if not settle and i and not i % YIELD_EVERY:
+                # the previous batch's changelog is still going out: let the producer write
+                # it (and the fetcher hand over records) while this batch is decided
+                await asyncio.sleep(0)
             uow.begin()
             try:
                 handle(uow, event)
@@ -450,11 +515,12 @@ async def run_batch(
             except Exception as exc:  # a bug or bad data: park the record, keep the worker up
                 uow.park(event, exc)
         decided = time.monotonic()
-        await uow.commit_or_exit()
+        settled = await uow.commit_or_exit(settle=settle)
         stats.add(
             len(events), started, started_cpu, decided - started, uow.send_seconds,
             uow.state_seconds,
         )  # fmt: skip
+        return settled
 
 
 _partition_counts: dict[str, int] = {}
