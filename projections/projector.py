@@ -217,8 +217,19 @@ class Projector:
             self._drain()
 
     def finish(self) -> None:
-        """Flush everything pending and wait until it is written and committed."""
+        """Flush everything pending and wait until it is written and committed — SLA events
+        still waiting for their ticket too, without its channel: for a replay read to its end
+        (rebuild, benchmarks), where a ticket that has not come will not."""
         self.flush(force=True)
+        self._drain()
+
+    def write_ready(self) -> None:
+        """Flush what is pending and wait until it is written (and committed, outside a
+        rebalance); SLA events waiting for their ticket stay pending, and their partitions'
+        commits stay before them. For a stop or a rebalance in a running projector: their ticket
+        may still come, and an SLA event projected without its ticket's channel would keep that
+        channel for good (a replay of it is dropped by its timer version)."""
+        self.flush()
         self._drain()
 
     def _drain(self) -> None:
@@ -354,7 +365,7 @@ class Projector:
         try:
             while not self.stop.is_set():
                 self.poll_once()
-            self.finish()
+            self.write_ready()  # SLA events still waiting are read again by the next run
         except Stopped:
             log.info("projector stopped; the unflushed batch will be replayed")
         finally:
@@ -367,18 +378,37 @@ class Projector:
             self._state_engine.close()
 
     def on_revoked(self, _partitions: Iterable[Any]) -> None:
-        """Rebalance: write what is pending, forget state of moved partitions.
+        """Rebalance: write what is pending (not SLA events waiting for their ticket: see
+        :meth:`write_ready`), forget cached state (another projector may write it now).
 
         No offset commit here: kafka-python 3 runs the listener on its IO thread, where a blocking
         ``commit`` raises (it failed the projector on the first rebalance). The written records'
         offsets stay uncommitted, so whoever owns the partitions next reads them again and the
-        inserts deduplicate by event id — the same path as a crash between insert and commit."""
+        inserts deduplicate by event id — the same path as a crash between insert and commit.
+        Pending records must be written, not dropped: kafka-python 3.0 keeps the read position
+        of a partition that stays assigned, so they would not be read again."""
         self._in_rebalance = True
         try:
-            self.finish()
+            self.write_ready()
         finally:
             self._in_rebalance = False
             self.projection.forget()
 
-    def on_assigned(self, _partitions: Iterable[Any]) -> None:
+    def on_assigned(self, partitions: Iterable[Any]) -> None:
+        """Forget cached state; drop the waiting SLA events of partitions no longer assigned
+        (their commits stayed before them: their new owner reads them again)."""
         self.projection.forget()
+        kept = {(tp.topic, tp.partition) for tp in partitions}
+        pending = [item for item in self._pending if (item[2][0], item[2][1]) in kept]
+        if len(pending) != len(self._pending):
+            log.info(
+                "rebalance: %d waiting SLA event(s) of partitions now elsewhere left to their owner",
+                len(self._pending) - len(pending),
+            )
+        self._pending = pending
+        self._offsets = {
+            tp: o for tp, o in self._offsets.items() if (tp.topic, tp.partition) in kept
+        }
+        self._deferred_since = {w: t for w, t in self._deferred_since.items() if w[:2] in kept}
+        if not pending:
+            self._first_at = None

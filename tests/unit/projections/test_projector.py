@@ -206,6 +206,74 @@ def test_an_sla_event_whose_ticket_never_comes_is_projected_after_max_defer_seco
     assert consumer.commits[-1] == {TP("sla", 0): 1}
 
 
+def test_a_rebalance_leaves_an_sla_event_waiting_for_its_ticket(engine: ChdbEngine) -> None:
+    """A rebalance writes what is pending, but not an SLA event whose ticket has not been seen:
+    projected then, it would keep an empty channel for good (its replay is dropped by version)."""
+    stream = known_stream()
+    opened, started = stream[2], stream[3]  # T1 TicketOpened, T1 SlaTimerStarted
+    p, consumer, _producer, clock = make(engine, max_defer_seconds=5.0)
+    consumer.queue.append(msgs("sla", [started]))
+    p.poll_once()
+    clock.now = 1.0
+    p.poll_once()  # deferred
+    p.on_revoked([TP("sla", 0), TP("tickets", 0)])
+    p.on_assigned([TP("sla", 0), TP("tickets", 0)])  # kept: kafka-python keeps the position
+    assert engine.execute("SELECT count() FROM p.events") == [(0,)]
+    consumer.queue.append(msgs("tickets", [opened]))
+    p.poll_once()
+    clock.now = 2.0
+    p.poll_once()
+    rows = engine.execute("SELECT event_type, channel FROM p.events FINAL ORDER BY event_type")
+    assert rows == [("SlaTimerStarted", "email"), ("TicketOpened", "email")]
+    assert consumer.commits[-1] == {TP("sla", 0): 1, TP("tickets", 0): 1}
+
+
+def test_a_rebalance_that_moves_the_partition_leaves_its_waiting_sla_event_to_the_new_owner(
+    engine: ChdbEngine,
+) -> None:
+    stream = known_stream()
+    opened, started = stream[2], stream[3]
+    p, consumer, _producer, clock = make(engine, max_defer_seconds=5.0)
+    consumer.queue.append(msgs("sla", [started]))
+    p.poll_once()
+    clock.now = 1.0
+    p.poll_once()
+    assert consumer.commits == [{TP("sla", 0): 0}]  # held before the waiting event
+    p.on_revoked([TP("sla", 0)])
+    p.on_assigned([TP("tickets", 0)])  # the SLA partition went elsewhere
+    consumer.queue.append(msgs("tickets", [opened]))
+    p.poll_once()
+    clock.now = 10.0  # long past max_defer_seconds: nothing of the SLA partition is left here
+    p.poll_once()
+    p.finish()
+    rows = engine.execute("SELECT event_type FROM p.events FINAL ORDER BY event_type")
+    assert rows == [("TicketOpened",)]
+    assert all(TP("sla", 0) not in c for c in consumer.commits[1:])
+
+
+def test_a_stop_leaves_an_sla_event_waiting_for_its_ticket_to_the_next_run(
+    engine: ChdbEngine,
+) -> None:
+    stream = known_stream()
+    opened, started = stream[2], stream[3]
+    p, consumer, _producer, clock = make(engine, max_defer_seconds=5.0)
+    consumer.queue.append(msgs("sla", [started]))
+    consumer.queue.append(msgs("tickets", [opened]))
+    consumer_poll = consumer.poll
+
+    def poll_then_stop(timeout_ms: int, max_records: int) -> dict[Any, list[Msg]]:
+        got = consumer_poll(timeout_ms, max_records)
+        clock.now += 1.0
+        if len(consumer.queue) == 1:  # the SLA event was read; stop before the ticket comes
+            p.stop.set()
+        return got
+
+    consumer.poll = poll_then_stop  # type: ignore[method-assign]
+    p.run()
+    assert engine.execute("SELECT count() FROM p.events") == [(0,)]
+    assert all(c.get(TP("sla", 0), 0) == 0 for c in consumer.commits)
+
+
 class RecordingEngine:
     """Keeps what is inserted, column by column; no state in it (every lookup finds nothing)."""
 
