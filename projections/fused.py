@@ -12,15 +12,17 @@ functions are generated once per process from the Avro schema and the table defi
   payload JSON — with every per-class branch decided when the code is generated.
 
 What is not generated (a class without a rule here, a schema the reader compiler does not
-take, bytes the flat reader refuses) stays a datum dict and goes today's way, through
-``Projection._project_one``; both give the same rows, so a batch may hold both kinds.
-``tests/property/projections/test_fused.py`` checks every event class: the same rows, column
-by column and type by type (the payload JSON byte for byte), the same state and the same
-drops as the dict path, from any state.
+take, a released schema's bytes, bytes the flat reader refuses) stays a datum dict and goes
+the general way, through ``Projection._project_one``; both give the same rows, so a batch may
+hold both kinds. ``tests/property/projections/test_fused.py`` checks every event class, on the
+states random sequences of a ticket's events lead to (replays included): the same rows, column
+by column and type by type (the payload JSON byte for byte), the same state and the same drops
+as the datum path.
 
-The state rules below repeat ``projections.state.evolve_ticket`` / ``evolve_timer`` per
-class (``{name}`` is the event's field): change both together; the property test fails when
-they differ.
+The rules below repeat, per class, ``projections.state.evolve_ticket`` / ``evolve_timer`` and
+``Projection._messages`` / ``_activity`` (``{name}`` is the event's field, ``{actor_kind}`` /
+``{actor_id}`` the envelope's actor): change both together; the property test fails when they
+differ, and a class of those kinds without a rule here is not generated (the general way).
 """
 
 from __future__ import annotations
