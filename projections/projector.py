@@ -44,6 +44,7 @@ from projections.state import TIMER_EVENTS
 from schemas.codec import SchemaDecodeError, encode
 from schemas.deadletter import dead_letter
 from schemas.topics import DEAD_LETTER
+from schemas.topics import TICKET_EVENTS as TICKET_TOPIC
 
 log = logging.getLogger("ticketstream.projector")
 _TICKET_TYPES = frozenset(TICKET_EVENTS)
@@ -119,6 +120,12 @@ class Projector:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="projector-writer")
         self._inflight: tuple[Future[None], dict[Any, int], int] | None = None
         self._in_rebalance = False  # inside the rebalance listener: no blocking Kafka calls
+        # For SLA events waiting for their ticket (see _ticket_stream_past): the next offset
+        # read per partition, the topics ticket events came from, and per waiting SLA event the
+        # offsets its ticket's partitions must be read to before it goes without its ticket.
+        self._read_next: dict[Any, int] = {}
+        self._ticket_topics: set[str] = set()
+        self._release_targets: dict[Where, dict[Any, int]] = {}
         self.rows_written = 0
 
     # ------------------------------------------------------------------ consuming
@@ -151,7 +158,7 @@ class Projector:
                     continue
                 pending.append((cls, datum, (topic, partition, offset)))
             n += len(messages)
-            self._offsets[tp] = messages[-1].offset + 1
+            self._offsets[tp] = self._read_next[tp] = messages[-1].offset + 1
             metrics.RECORDS.labels(topic).inc(len(messages))
         if self._should_flush():
             self.flush()
@@ -269,6 +276,8 @@ class Projector:
         rest: list[Item] = []
         for item in pending:
             (first if item[0] in _TICKET_TYPES else rest).append(item)
+        if first:  # the topic(s) ticket events come from (one, in a deployment)
+            self._ticket_topics.update((first[0][2][0], first[-1][2][0]))
         # a datum, or projections.fused's flat tuple (ticket id first)
         in_batch = {d[0] if d.__class__ is tuple else d["ticket_id"] for _, d, _ in first}
         ready = first  # ticket events never wait
@@ -286,15 +295,70 @@ class Projector:
                     deferred.append(item)
                     continue
                 if not force and tid not in in_batch and tid not in released and not knows(tid):
-                    if now - since.setdefault(src, now) < self.config.max_defer_seconds:
+                    waited = now - since.setdefault(src, now)
+                    if waited < self.config.max_defer_seconds or not self._ticket_stream_past(src):
                         blocked.add(tid)
                         deferred.append(item)
                         continue
                     released.add(tid)
                 if since:
                     since.pop(src, None)
+                    self._release_targets.pop(src, None)
             ready.append(item)
         return ready, deferred
+
+    def _ticket_stream_past(self, src: Where) -> bool:
+        """May the SLA event read at ``src``, which has waited ``max_defer_seconds`` for its
+        ticket, go without it? Only once its ticket's events cannot be in Kafka unread: every
+        ticket-event partition of its partition number (co-partitioned by ticket id) read up to
+        the offset it had reached when the wait ran out. The ticket's events were written before
+        the SLA event that follows from them, so they are below that offset if anywhere.
+
+        Waiting on time alone projected SLA events without their ticket's channel, for good,
+        whenever the ticket partition lagged more than ``max_defer_seconds`` behind (a backlog
+        of 300,000 events caught up from scratch: 38 tickets' timers without a channel).
+        Unknown (no ticket-event topic assigned or seen, a consumer without high-water marks, a
+        partition not assigned here): it may go, as before."""
+        targets = self._release_targets.get(src)
+        if targets is None:
+            highwater = getattr(self.consumer, "highwater", None)
+            if highwater is None:
+                return True
+            from kafka.structs import TopicPartition
+
+            try:
+                assigned = self.consumer.assignment()
+            except Exception:
+                return False
+            # ticket events' topic by its name (or a copy named <name>.<suffix>), and any topic
+            # ticket events were read from: the SLA topic may be read far ahead of it
+            topics = self._ticket_topics | {
+                tp.topic
+                for tp in assigned
+                if tp.topic == TICKET_TOPIC or tp.topic.startswith(TICKET_TOPIC + ".")
+            }
+            if not topics:
+                return True
+            targets = {}
+            for topic in topics:
+                tp = TopicPartition(topic, src[1])
+                if tp not in assigned:
+                    continue  # not read here: nothing to wait for
+                end = highwater(tp)
+                if end is None:
+                    return False  # not fetched yet: ask again at the next flush
+                targets[tp] = end
+            self._release_targets[src] = targets
+        for tp, end in targets.items():
+            read = self._read_next.get(tp)
+            if read is None:
+                try:
+                    read = self.consumer.position(tp)
+                except Exception:  # e.g. on kafka-python's IO thread (rebalance): later
+                    return False
+            if read is None or read < end:
+                return False
+        return True
 
     def _insert(self, batch: Batch) -> None:
         for table in TABLES:  # events first: see projections.rows
@@ -410,5 +474,11 @@ class Projector:
             tp: o for tp, o in self._offsets.items() if (tp.topic, tp.partition) in kept
         }
         self._deferred_since = {w: t for w, t in self._deferred_since.items() if w[:2] in kept}
+        self._release_targets = {
+            w: t for w, t in self._release_targets.items() if w in self._deferred_since
+        }
+        self._read_next = {
+            tp: o for tp, o in self._read_next.items() if (tp.topic, tp.partition) in kept
+        }
         if not pending:
             self._first_at = None

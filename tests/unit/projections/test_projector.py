@@ -206,6 +206,85 @@ def test_an_sla_event_whose_ticket_never_comes_is_projected_after_max_defer_seco
     assert consumer.commits[-1] == {TP("sla", 0): 1}
 
 
+class WatermarkConsumer(FakeConsumer):
+    """Assigned ``tickets`` and ``sla`` partition 0, with high-water marks as the broker gives."""
+
+    def __init__(self, ends: dict[Any, int]) -> None:
+        super().__init__()
+        self.ends = ends
+
+    def assignment(self) -> set[Any]:
+        return {TP("sla", 0), TP("tickets", 0)}
+
+    def highwater(self, tp: Any) -> int | None:
+        return self.ends.get(tp)
+
+
+def _watermarked(engine: Any, ends: dict[Any, int]) -> tuple[Projector, WatermarkConsumer, Clock]:
+    consumer, clock = WatermarkConsumer(ends), Clock()
+    cfg = ProjectorConfig(db="p", group="g", batch_rows=100, flush_seconds=1.0)
+    return (
+        Projector(engine, consumer, FakeProducer(), cfg, clock=clock, pipelined=False),
+        consumer,
+        clock,
+    )
+
+
+def _t1_t2() -> tuple[Any, Any, Any]:
+    stream = known_stream()
+    t2_opened = next(
+        x for x in stream if type(x).__name__ == "TicketOpened" and x.ticket_id == "T2"
+    )
+    return stream[2], stream[3], t2_opened  # T1 TicketOpened, T1 SlaTimerStarted, T2 opened
+
+
+def test_an_sla_event_waits_past_max_defer_seconds_while_its_tickets_partition_is_unread(
+    engine: ChdbEngine,
+) -> None:
+    """A backlog: the ticket partition had 3 records when the wait ran out and 1 was read; the
+    SLA event goes only with its ticket (read later), not without its channel."""
+    t1_opened, t1_started, t2_opened = _t1_t2()
+    p, consumer, clock = _watermarked(engine, {TP("tickets", 0): 3})
+    consumer.queue.append({**msgs("sla", [t1_started]), **msgs("tickets", [t2_opened])})
+    p.poll_once()
+    for now in (1.0, 7.0, 20.0):
+        clock.now = now
+        p.poll_once()
+    assert engine.execute("SELECT event_type FROM p.events FINAL") == [("TicketOpened",)]
+    consumer.queue.append(msgs("tickets", [t2_opened, t1_opened], start=1))
+    p.poll_once()
+    clock.now = 21.0
+    p.poll_once()
+    rows = engine.execute("SELECT event_type, channel FROM p.events FINAL ORDER BY event_type")
+    assert rows == [
+        ("SlaTimerStarted", "email"),
+        ("TicketOpened", "email"),
+        ("TicketOpened", "whatsapp"),
+    ]
+
+
+def test_an_sla_event_whose_ticket_is_not_in_its_partition_goes_once_that_is_read(
+    engine: ChdbEngine,
+) -> None:
+    _t1_opened, t1_started, t2_opened = _t1_t2()
+    p, consumer, clock = _watermarked(engine, {TP("tickets", 0): 2})
+    consumer.queue.append({**msgs("sla", [t1_started]), **msgs("tickets", [t2_opened])})
+    p.poll_once()
+    for now in (1.0, 7.0):  # deferred at 1 s; at 7 s the wait ran out with 1 of 2 read
+        clock.now = now
+        p.poll_once()
+    assert engine.execute("SELECT count() FROM p.events WHERE event_type = 'SlaTimerStarted'") == [
+        (0,)
+    ]
+    consumer.queue.append(msgs("tickets", [t2_opened], start=1))  # read to the mark: no T1
+    p.poll_once()
+    clock.now = 9.0
+    p.poll_once()
+    rows = engine.execute("SELECT channel FROM p.events FINAL WHERE event_type = 'SlaTimerStarted'")
+    assert rows == [("",)]
+    assert consumer.commits[-1][TP("sla", 0)] == 1
+
+
 def test_a_rebalance_leaves_an_sla_event_waiting_for_its_ticket(engine: ChdbEngine) -> None:
     """A rebalance writes what is pending, but not an SLA event whose ticket has not been seen:
     projected then, it would keep an empty channel for good (its replay is dropped by version)."""
