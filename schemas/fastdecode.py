@@ -396,6 +396,12 @@ def compiled_reader(
         out = src.read(schema, 1)
     except NotImplementedError:
         return None
+    return _compile(src, out, schema, "reader")
+
+
+def _compile(src: _ReaderSource, out: str, schema: Any, kind: str) -> Callable[[bytes], Any]:
+    """The function ``read(b)`` of ``src``'s lines: refused unless all of ``b`` was read, it
+    returns the expression ``out``."""
     src.emit(1, "if p != len(b):")
     src.emit(2, "raise _Fallback")
     src.emit(1, f"return {out}")
@@ -405,7 +411,7 @@ def compiled_reader(
         "_varint": _varint, "_length": _length, "_LEN": _LEN, "_BOOL": (False, True), "_HI6": _HI6,
         "_Fallback": _Fallback, "_lo": MIN_MS, "_hi": MAX_MS, **src.consts,
     }  # fmt: skip
-    exec(compile(source, f"<schemas.fastdecode reader {name}>", "exec"), namespace)
+    exec(compile(source, f"<schemas.fastdecode {kind} {name}>", "exec"), namespace)
     fn: Callable[[bytes], Any] = namespace["read"]
     return fn
 
@@ -434,18 +440,8 @@ def compiled_flat_reader(
         return None
     leaves = src.leaves
     paths = tuple(f for f in first if f in leaves) + tuple(f for f in leaves if f not in first)
-    src.emit(1, "if p != len(b):")
-    src.emit(2, "raise _Fallback")
-    src.emit(1, f"return ({''.join(leaves[f] + ', ' for f in paths)})")
-    name = str(schema.get("name", "datum")) if isinstance(schema, dict) else "datum"
-    source = "def read(b):\n" + "\n".join(src.lines) + "\n"
-    namespace: dict[str, Any] = {
-        "_varint": _varint, "_length": _length, "_LEN": _LEN, "_BOOL": (False, True), "_HI6": _HI6,
-        "_Fallback": _Fallback, "_lo": MIN_MS, "_hi": MAX_MS, **src.consts,
-    }  # fmt: skip
-    exec(compile(source, f"<schemas.fastdecode flat reader {name}>", "exec"), namespace)
-    fn: Callable[[bytes], tuple[Any, ...]] = namespace["read"]
-    return fn, paths
+    out = f"({''.join(leaves[f] + ', ' for f in paths)})"
+    return _compile(src, out, schema, "flat reader"), paths
 
 
 def _encode_paths(datum: dict[str, Any], paths: frozenset[tuple[str, ...]]) -> dict[str, Any]:

@@ -141,18 +141,21 @@ def test_undecodable_record_is_dead_lettered_counted_and_committed_past(engine: 
     assert engine.execute("SELECT count() FROM p.events") == [(1,)]
 
 
-def test_sla_event_of_an_unseen_ticket_waits_for_the_ticket_and_holds_its_partition(
-    engine: ChdbEngine,
-) -> None:
+def _t1_sla_event_waiting(engine: ChdbEngine) -> tuple[Projector, FakeConsumer, Clock, Any]:
+    """T1's SlaTimerStarted read and flushed before T1's events: it waits (returns T1 opened)."""
     stream = known_stream()
     opened, started = stream[2], stream[3]  # T1 TicketOpened, T1 SlaTimerStarted
     p, consumer, _producer, clock = make(engine, max_defer_seconds=5.0)
     consumer.queue.append(msgs("sla", [started]))
     p.poll_once()
     clock.now = 1.0
-    p.poll_once()  # flush: the SLA event is held, its partition not committed past it
-    assert engine.execute("SELECT count() FROM p.events") == [(0,)]
-    assert consumer.commits == [{TP("sla", 0): 0}]
+    p.poll_once()  # deferred
+    return p, consumer, clock, opened
+
+
+def _the_ticket_comes_and_both_carry_its_channel(
+    engine: ChdbEngine, p: Projector, consumer: FakeConsumer, clock: Clock, opened: Any
+) -> None:
     consumer.queue.append(msgs("tickets", [opened]))
     p.poll_once()
     clock.now = 2.0
@@ -160,6 +163,15 @@ def test_sla_event_of_an_unseen_ticket_waits_for_the_ticket_and_holds_its_partit
     rows = engine.execute("SELECT event_type, channel FROM p.events FINAL ORDER BY event_type")
     assert rows == [("SlaTimerStarted", "email"), ("TicketOpened", "email")]
     assert consumer.commits[-1] == {TP("sla", 0): 1, TP("tickets", 0): 1}
+
+
+def test_sla_event_of_an_unseen_ticket_waits_for_the_ticket_and_holds_its_partition(
+    engine: ChdbEngine,
+) -> None:
+    p, consumer, clock, opened = _t1_sla_event_waiting(engine)  # held, not committed past
+    assert engine.execute("SELECT count() FROM p.events") == [(0,)]
+    assert consumer.commits == [{TP("sla", 0): 0}]
+    _the_ticket_comes_and_both_carry_its_channel(engine, p, consumer, clock, opened)
 
 
 def test_sla_events_of_other_tickets_go_ahead_of_a_deferred_one(engine: ChdbEngine) -> None:
@@ -288,35 +300,17 @@ def test_an_sla_event_whose_ticket_is_not_in_its_partition_goes_once_that_is_rea
 def test_a_rebalance_leaves_an_sla_event_waiting_for_its_ticket(engine: ChdbEngine) -> None:
     """A rebalance writes what is pending, but not an SLA event whose ticket has not been seen:
     projected then, it would keep an empty channel for good (its replay is dropped by version)."""
-    stream = known_stream()
-    opened, started = stream[2], stream[3]  # T1 TicketOpened, T1 SlaTimerStarted
-    p, consumer, _producer, clock = make(engine, max_defer_seconds=5.0)
-    consumer.queue.append(msgs("sla", [started]))
-    p.poll_once()
-    clock.now = 1.0
-    p.poll_once()  # deferred
+    p, consumer, clock, opened = _t1_sla_event_waiting(engine)
     p.on_revoked([TP("sla", 0), TP("tickets", 0)])
     p.on_assigned([TP("sla", 0), TP("tickets", 0)])  # kept: kafka-python keeps the position
     assert engine.execute("SELECT count() FROM p.events") == [(0,)]
-    consumer.queue.append(msgs("tickets", [opened]))
-    p.poll_once()
-    clock.now = 2.0
-    p.poll_once()
-    rows = engine.execute("SELECT event_type, channel FROM p.events FINAL ORDER BY event_type")
-    assert rows == [("SlaTimerStarted", "email"), ("TicketOpened", "email")]
-    assert consumer.commits[-1] == {TP("sla", 0): 1, TP("tickets", 0): 1}
+    _the_ticket_comes_and_both_carry_its_channel(engine, p, consumer, clock, opened)
 
 
 def test_a_rebalance_that_moves_the_partition_leaves_its_waiting_sla_event_to_the_new_owner(
     engine: ChdbEngine,
 ) -> None:
-    stream = known_stream()
-    opened, started = stream[2], stream[3]
-    p, consumer, _producer, clock = make(engine, max_defer_seconds=5.0)
-    consumer.queue.append(msgs("sla", [started]))
-    p.poll_once()
-    clock.now = 1.0
-    p.poll_once()
+    p, consumer, clock, opened = _t1_sla_event_waiting(engine)
     assert consumer.commits == [{TP("sla", 0): 0}]  # held before the waiting event
     p.on_revoked([TP("sla", 0)])
     p.on_assigned([TP("tickets", 0)])  # the SLA partition went elsewhere
