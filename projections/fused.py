@@ -419,10 +419,14 @@ class FusedDecoder:
     the flat tuple for an event of a class :func:`projectors` covers written with this build's
     schema, else what :class:`schemas.fastdecode.DatumDecoder` gives (its errors included)."""
 
-    def __init__(self, utf8_bytes: frozenset[tuple[str, ...]]) -> None:
+    def __init__(
+        self, utf8_bytes: frozenset[tuple[str, ...]], *, store_bodies: bool = False
+    ) -> None:
         codec = default_codec()
         datum = DatumDecoder(codec, utf8_bytes=utf8_bytes).decode
-        covered = projectors(False)  # the same classes either way
+        # the classes covered (the same for either store_bodies): the projection's own set, so
+        # the code is generated once per process, not a second time for the other setting
+        covered = projectors(store_bodies)
         flat: dict[bytes, tuple[type, Callable[[bytes], Flat]]] = {}
         for fp, reader in codec._readers.items():
             if reader.reader is None and reader.cls in covered:

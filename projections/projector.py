@@ -107,7 +107,9 @@ class Projector:
         # Flat tuples (projections.fused) or Avro data with the codec's errors, at less CPU
         # (schemas.fastdecode); the envelope's ids as UTF-8 bytes, which go to String columns
         # as they are (projections.rows)
-        self._decode = FusedDecoder(utf8_bytes=ENVELOPE_BYTES).decode
+        self._decode = FusedDecoder(
+            utf8_bytes=ENVELOPE_BYTES, store_bodies=config.store_bodies
+        ).decode
         self._pending: list[Item] = []
         self._offsets: dict[Any, int] = {}  # TopicPartition → next offset to commit
         self._dead: int = 0
