@@ -1,7 +1,12 @@
 """Agent: ticket commands → ticket events, through the ticket table.
 
-Tables ``tickets`` (ticket id → TicketState) and ``ticket_history`` (ticket id → list of event
-summaries), co-partitioned with support.tickets.commands.v1 (key = ticket id). Events go to
+Table ``tickets`` (ticket id → ``(TicketState, history lines)``, ``streams.history``, newest
+last), co-partitioned with support.tickets.commands.v1 (key = ticket id). The history is kept
+beside the state, in the same record: one changelog record, store write and pickle per ticket
+and batch instead of two, and a kill -9 can no longer save one without the other. Values
+written by earlier versions (until 2026-12-07) are a bare TicketState, their history in the
+``ticket_history`` table (read only since: ``load_ticket``); the next write of such a ticket
+moves its history into its ``tickets`` value. Events go to
 support.tickets.events.v1 keyed by ticket id; commands for other tickets (follow-up, merge
 source) back to the commands topic keyed by their ticket id — or, when the other ticket lives in
 this partition (a follow-up is placed next to its closed ticket), applied here directly.
@@ -14,7 +19,9 @@ conversation (they live in the conversation's partition). Records are handled in
 from __future__ import annotations
 
 import dataclasses
+import pickle
 from collections import deque
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import faust
@@ -24,7 +31,7 @@ from streams import metrics
 from streams.app import app, ticket_commands_topic, ticket_events_topic
 from streams.domain.threading import Lands
 from streams.domain.tickets import TicketState, evolve, handle
-from streams.history import line, line_id, line_version
+from streams.history import Line, line, line_id, line_version
 from streams.runtime import (
     BatchStats,
     UnitOfWork,
@@ -38,8 +45,9 @@ from streams.runtime import (
 )
 from streams.statecodec import remember_encoding
 
-tickets = table("tickets", "ticket id → TicketState")
-ticket_history = table("ticket_history", "ticket id → history lines (streams.history; newest last)")
+tickets = table("tickets", "ticket id → (TicketState, history lines: streams.history, newest last)")
+# read only: the history of tickets last written before it moved into ``tickets`` (see above)
+ticket_history = table("ticket_history", "ticket id → history lines (before 2026-12-07)")
 HISTORY_LIMIT = 500
 TICKET_COMMANDS = tuple(
     c for c in COMMAND_TYPES if any(f.name == "ticket_id" for f in dataclasses.fields(c))
@@ -92,10 +100,37 @@ def apply_commands(
                 queue.append((other.ticket_id, other))
 
 
+def load_ticket(
+    uow: UnitOfWork, ticket_id: str, event: faust.EventT[Any]
+) -> tuple[TicketState | None, Sequence[Line]]:
+    """The ticket's state (None: never written) and history lines (oldest first; not to be
+    mutated), from its ``tickets`` value — or, for a value written before the history moved
+    there (a bare TicketState), from ``ticket_history``."""
+    entry = uow.load(tickets, ticket_id, None, event)
+    if entry is None:
+        return None, ()
+    if type(entry) is tuple:
+        return entry[0], entry[1]
+    return entry, uow.load(ticket_history, ticket_id, [], event)
+
+
+def ticket_value(
+    raw_ticket: bytes, raw_history: Callable[[], bytes | None]
+) -> tuple[TicketState, list[Line]]:
+    """The state and history lines of a ticket from its stored ``tickets`` value (read API);
+    ``raw_history`` gives its ``ticket_history`` value (None: none), read only for a value
+    written before the history moved (a bare TicketState)."""
+    entry = pickle.loads(raw_ticket)
+    if type(entry) is tuple:
+        return entry[0], list(entry[1])
+    legacy = raw_history()
+    return entry, pickle.loads(legacy) if legacy is not None else []
+
+
 def _apply(
     uow: UnitOfWork, event: faust.EventT[Any], ticket_id: str, command: Any, lands: Lands
 ) -> tuple[Any, ...]:
-    state = uow.load(tickets, ticket_id, None, event)
+    state, history = load_ticket(uow, ticket_id, event)
     if state is None:  # built only when missing: a 33-field frozen state costs ~8 µs to make
         state = TicketState(ticket_id)
     outcome = handle(state, command, now_ms(), lands)
@@ -105,47 +140,49 @@ def _apply(
         replayed = [(ev, encode(ev)) for ev in outcome.replayed]
         for _, raw in replayed:
             uow.send_encoded(ticket_events_topic, ticket_id, raw)
-        _repair_history(uow, event, ticket_id, replayed)
+        _repair_history(uow, event, ticket_id, state, history, replayed)
         return ()
     events = (*outcome.events, *([outcome.rejection] if outcome.rejection else []))
     if events:
         # copied: a dropped record must not leave its lines in a list this batch already holds
-        history = list(uow.load(ticket_history, ticket_id, [], event))
-        # a kill -9 may have saved the history but not the ticket: skip lines already listed
-        # (only an event not newer than the last line can be one of them)
-        last = line_version(history[-1]) if history else 0
-        known = (
-            {line_id(h) for h in history} if events[0].envelope.aggregate_version <= last else ()
-        )
+        lines = list(history)
+        # a kill -9 may have saved the history but not the ticket (when they were two values):
+        # skip lines already listed (only an event not newer than the last line can be one)
+        last = line_version(lines[-1]) if lines else 0
+        known = {line_id(h) for h in lines} if events[0].envelope.aggregate_version <= last else ()
         for ev in events:
             state = evolve(state, ev)
             raw = encode(ev)
             remember_encoding(ev, raw)  # the state keeps ``ev``: pickled as these bytes
             uow.send_encoded(ticket_events_topic, ticket_id, raw)
             if ev.envelope.event_id not in known:
-                history.append(line(ev, raw))
+                lines.append(line(ev, raw))
             if type(ev) is TicketOpened:
                 count(metrics.TICKETS_OPENED, ev.channel.value)
-        if len(history) > HISTORY_LIMIT:
-            del history[:-HISTORY_LIMIT]
-        uow.store(ticket_history, ticket_id, history, event)
+        if len(lines) > HISTORY_LIMIT:
+            del lines[:-HISTORY_LIMIT]
+        history = lines
     if outcome.rejection is not None:
         count(metrics.COMMANDS_REJECTED, kind, outcome.rejection.reason_code)
     else:
         count(metrics.COMMANDS_ACCEPTED, kind)
-    uow.store(tickets, ticket_id, state, event)
+    uow.store(tickets, ticket_id, (state, history), event)
     return outcome.commands
 
 
 def _repair_history(
-    uow: UnitOfWork, event: faust.EventT[Any], ticket_id: str, replayed: list[tuple[Any, bytes]]
+    uow: UnitOfWork,
+    event: faust.EventT[Any],
+    ticket_id: str,
+    state: TicketState,
+    history: Sequence[Line],
+    replayed: list[tuple[Any, bytes]],
 ) -> None:
-    """The two tables' changelogs are separate topics: a kill -9 between their writes can save
-    the ticket but not its history. A replayed command puts the lines it lacks back, in
+    """A ticket saved without some of its history lines (a kill -9 between the two values'
+    writes when they were kept apart): a replayed command puts the lines it lacks back, in
     version order (same event ids, so nothing is listed twice)."""
-    history = uow.load(ticket_history, ticket_id, [], event)
     known = {line_id(h) for h in history}
     missing = [line(ev, raw) for ev, raw in replayed if ev.envelope.event_id not in known]
     if missing:
         merged = sorted([*history, *missing], key=line_version)
-        uow.store(ticket_history, ticket_id, merged[-HISTORY_LIMIT:], event)
+        uow.store(tickets, ticket_id, (state, merged[-HISTORY_LIMIT:]), event)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import pickle
 import uuid
 from dataclasses import asdict, replace
 from datetime import datetime
@@ -29,7 +28,7 @@ from schemas import topics as names
 from schemas.records import Actor, ActorKind, CommandHeader
 from streams import app as appmod
 from streams import metrics
-from streams.agents.handle_ticket_commands import ticket_history, tickets
+from streams.agents.handle_ticket_commands import ticket_history, ticket_value, tickets
 from streams.agents.route_tickets import ROUTING_KEY, router_state, routing
 from streams.app import app, settings, streams_settings
 from streams.domain.permissions import Role, may_send, parse_tokens, roles_allowed
@@ -174,9 +173,8 @@ async def get_ticket(web: View, request: Request, ticket_id: str) -> Response:
     raw = tickets.get(ticket_id.encode())
     if raw is None:
         return web.json({"error": f"ticket {ticket_id} not found; check the id"}, status=404)
-    state = pickle.loads(raw)
-    history_raw = ticket_history.get(ticket_id.encode())
-    history = summaries(pickle.loads(history_raw)) if history_raw else []
+    state, lines = ticket_value(raw, lambda: ticket_history.get(ticket_id.encode()))
+    history = summaries(lines)
     data = asdict(state)
     for k in ("recent_commands", "recent_messages"):
         data.pop(k)
