@@ -417,7 +417,12 @@ def projectors(store_bodies: bool) -> dict[type, FusedProject]:
 class FusedDecoder:
     """``decode(data, topic=None, partition=None, offset=None) -> (cls, flat tuple or datum)``:
     the flat tuple for an event of a class :func:`projectors` covers written with this build's
-    schema, else what :class:`schemas.fastdecode.DatumDecoder` gives (its errors included)."""
+    schema, else what :class:`schemas.fastdecode.DatumDecoder` gives (its errors included).
+
+    ``flat``: the first 10 bytes of such an event (single-object magic and schema fingerprint)
+    → ``(cls, read)``, for a caller that tries ``read(data)`` itself before calling ``decode``
+    (the projector's record loop: a call and two slices less a record). ``read`` raises on
+    bytes it does not vouch for; ``decode`` then decides, as it does for any other key."""
 
     def __init__(
         self, utf8_bytes: frozenset[tuple[str, ...]], *, store_bodies: bool = False
@@ -450,3 +455,6 @@ class FusedDecoder:
             return datum(data, topic, partition, offset)
 
         self.decode = decode
+        self.flat: dict[bytes, tuple[type, Callable[[bytes], Flat]]] = {
+            SINGLE_OBJECT_MAGIC + fp: found for fp, found in flat.items()
+        }

@@ -22,7 +22,8 @@ from tests.property.schemas.strategies import for_record
 
 CODEC = default_codec()
 DATUM = DatumDecoder(CODEC, utf8_bytes=ENVELOPE_BYTES).decode
-FUSED = FusedDecoder(utf8_bytes=ENVELOPE_BYTES).decode
+FUSED_DECODER = FusedDecoder(utf8_bytes=ENVELOPE_BYTES)
+FUSED = FUSED_DECODER.decode
 EVENTS = sorted(projectors(False), key=lambda c: c.__name__)
 NOW = datetime(2026, 12, 7, 14, 0, tzinfo=UTC)
 SEQUENCES = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -161,6 +162,9 @@ def test_the_flat_tuple_holds_the_datums_values_in_the_layouts_order(cls: type, 
         want.append(value)
     assert flat == tuple(want)
     assert [type(v) for v in flat] == [type(v) for v in want]
+    # what the projector's record loop tries first: the same class and tuple
+    flat_cls, read = FUSED_DECODER.flat[encoded[:10]]
+    assert flat_cls is cls and read(encoded) == flat
 
 
 def test_bytes_the_flat_reader_refuses_get_the_datum_decoders_answer() -> None:
@@ -169,6 +173,8 @@ def test_bytes_the_flat_reader_refuses_get_the_datum_decoders_answer() -> None:
     assert type(FUSED(good)[1]) is tuple
     padded = good + b"\x00"  # bytes left over: not what the flat reader vouches for
     assert outcome(FUSED, padded) == outcome(DATUM, padded)
+    with pytest.raises(Exception):  # noqa: B017 - the projector's loop then calls decode
+        FUSED_DECODER.flat[padded[:10]][1](padded)
 
 
 def outcome(decode: Any, data: bytes) -> Any:
