@@ -38,8 +38,9 @@ def _records(part: Any, tp: Any, batch: Any) -> Iterator[Any]:
 
     new_tuple = tuple.__new__
     batch._maybe_uncompress()
-    buf = batch._buffer
-    view = memoryview(buf)
+    # the batch as bytes (one copy a batch): a key's or value's slice is then one object — a
+    # bytearray's was a memoryview slice and a bytes copy of it (~0.27 of ~1.8 us a record)
+    buf = bytes(batch._buffer)
     end = len(buf)
     pos = batch._pos
     topic, partition, epoch = tp.topic, tp.partition, part.leader_epoch
@@ -82,7 +83,7 @@ def _records(part: Any, tp: Any, batch: Any) -> Iterator[Any]:
             x = buf[pos]
             key_len, pos = ((x >> 1) ^ -(x & 1), pos + 1) if x < 0x80 else decode_varint(buf, pos)
             if key_len >= 0:
-                key: bytes | None = bytes(view[pos : pos + key_len])
+                key: bytes | None = buf[pos : pos + key_len]
                 pos += key_len
             else:
                 key = None
@@ -95,7 +96,7 @@ def _records(part: Any, tp: Any, batch: Any) -> Iterator[Any]:
             else:
                 value_len, pos = decode_varint(buf, pos)
             if value_len >= 0:
-                value: bytes | None = bytes(view[pos : pos + value_len])
+                value: bytes | None = buf[pos : pos + value_len]
                 pos += value_len
             else:
                 value = None
@@ -112,7 +113,7 @@ def _records(part: Any, tp: Any, batch: Any) -> Iterator[Any]:
                 pos += h_key_len
                 h_value_len, pos = decode_varint(buf, pos)
                 if h_value_len >= 0:
-                    h_value: bytes | None = bytes(view[pos : pos + h_value_len])
+                    h_value: bytes | None = buf[pos : pos + h_value_len]
                     pos += h_value_len
                 else:
                     h_value = None
@@ -124,6 +125,8 @@ def _records(part: Any, tp: Any, batch: Any) -> Iterator[Any]:
                     f"but instead read {pos - start}"
                 )
         except (ValueError, IndexError) as err:
+            if isinstance(err, IndexError) and str(err) == "index out of range":
+                err = IndexError("bytearray index out of range")  # the library's words (its buffer)
             raise CorruptRecordError(f"Found invalid record structure: {err!r}") from err
         batch._pos = pos
         batch._next_record_index += 1
