@@ -1,5 +1,6 @@
-"""A ticket's history (read API): the lines kept in the ``ticket_history`` table and their
-summaries (small, JSON-ready dicts).
+"""A ticket's history (read API): the lines kept beside its state in the ``tickets`` table
+(``ticket_history`` for values written before 2026-12-07; see
+``streams.agents.handle_ticket_commands``) and their summaries (small, JSON-ready dicts).
 
 A line is stored as ``(event id, version, the event's Avro bytes)`` — the bytes the worker
 sends anyway — and summarised only when read: summarising every event on the write path
