@@ -103,7 +103,8 @@ class Projector:
         self.projection = Projection(
             self._state_engine or engine, config.db, store_bodies=config.store_bodies
         )
-        self._inflight_state: set[str] = set()  # ticket ids of the batch in flight's state rows
+        # ticket ids of the batch in flight's state rows (str, or UTF-8 bytes: see flush)
+        self._inflight_state: set[str | bytes] = set()
         # Flat tuples (projections.fused) or Avro data with the codec's errors, at less CPU
         # (schemas.fastdecode); the envelope's ids as UTF-8 bytes, which go to String columns
         # as they are (projections.rows)
@@ -207,9 +208,11 @@ class Projector:
         pending = self._pending
         wanted = self.projection.missing_data(pending)
         if any(wanted):
-            if self._state_engine is None or not self._inflight_state.isdisjoint(
-                wanted[0] | wanted[1]
-            ):
+            # the state rows in flight hold a ticket id as str (the datum path) or as its UTF-8
+            # bytes (projections.fused): look for both (lookups are rare, rows are not)
+            ids: set[str | bytes] = {*wanted[0], *wanted[1]}
+            ids.update([tid.encode() for tid in wanted[0] | wanted[1]])
+            if self._state_engine is None or not self._inflight_state.isdisjoint(ids):
                 self._drain()  # the state may be in the batch being written
             try:
                 self._retry("load_state", lambda: self.projection.load_state_data(pending, wanted))
