@@ -43,6 +43,11 @@ Flat = tuple[Any, ...]
 FusedProject = Callable[[Any, Any, Flat, tuple[str, int, int], int], None]
 
 _FLATTEN = frozenset({(), ("envelope",), ("envelope", "actor")})
+# Read as UTF-8 bytes by the flat reader, beyond the envelope's ids (projections.rows'
+# ENVELOPE_BYTES, which the datum path shares): the actor's kind, an enum whose symbol goes to
+# String cells (events.actor_kind, messages.author_kind) and is compared with _AGENT as bytes
+# here — the bytes come from the reader's symbol table at no cost, a str cost the driver ~55 ns.
+FLAT_BYTES = frozenset({("envelope", "actor", "kind")})
 _FIRST = (("ticket_id",), ("metric",), ("instance",))
 
 # evolve_ticket's branch per ticket event class (after version and updated_at)
@@ -372,7 +377,7 @@ if newest is None or at_ms > newest:
     namespace.update(
         _TicketState=TicketState,
         _TimerState=TimerState,
-        _AGENT=r.ActorKind.AGENT.value,
+        _AGENT=r.ActorKind.AGENT.value.encode(),  # the actor's kind is bytes (FLAT_BYTES)
         _SOLVED=r.TicketStatus.SOLVED.value,
         _NEW=r.TicketStatus.NEW.value,
         _OPEN=r.TicketStatus.OPEN.value,
@@ -395,7 +400,9 @@ def layout(
         from projections.rows import ENVELOPE_BYTES
 
         schema = (codec or default_codec()).schemas[cls.__name__].expanded
-        _LAYOUTS[cls] = compiled_flat_reader(schema, _FLATTEN, _FIRST, utf8_bytes=ENVELOPE_BYTES)
+        _LAYOUTS[cls] = compiled_flat_reader(
+            schema, _FLATTEN, _FIRST, utf8_bytes=ENVELOPE_BYTES | FLAT_BYTES
+        )
     return _LAYOUTS[cls]
 
 

@@ -312,9 +312,11 @@ class _ReaderSource:
             self.emit(ind, f"{v} = _BOOL[b[p]]")
             self.emit(ind, "p += 1")
         elif t == "enum" and len(schema["symbols"]) < 64:
-            table: list[str | None] = [None] * 256  # one-byte index → symbol
+            # one-byte index → symbol (its UTF-8 bytes at a utf8_bytes path: free here)
+            as_bytes = self.path in self.utf8_bytes
+            table: list[str | bytes | None] = [None] * 256
             for i, sym in enumerate(schema["symbols"]):
-                table[i << 1] = sym
+                table[i << 1] = sym.encode() if as_bytes else sym
             self.emit(ind, f"{v} = {self.const(tuple(table))}[b[p]]")
             self.emit(ind, "p += 1")
             self.emit(ind, f"if {v} is None:")
@@ -386,7 +388,7 @@ def compiled_reader(
     (any exception: take the generic path, see :class:`_ReaderSource`). None when the schema
     uses a type this compiler does not handle.
 
-    ``utf8_bytes``: paths of string fields (field names from the top record, e.g.
+    ``utf8_bytes``: paths of string or enum fields (field names from the top record, e.g.
     ``("envelope", "event_id")``; a union's string branch included, an array's items not)
     whose values are returned as their UTF-8 bytes instead of str — still refused unless they
     are valid UTF-8, so the datum is fastavro's with those values ``.encode()``d."""
@@ -470,8 +472,8 @@ class DatumDecoder:
     ``datum(record)``: the same ``(cls, datum)`` for a record (written and read back with
     fastavro; for tests and tools, not for hot paths).
 
-    ``utf8_bytes``: paths of string fields (see :func:`compiled_reader`) that come as their UTF-8
-    bytes on every path, for consumers that hand them to ClickHouse as they are."""
+    ``utf8_bytes``: paths of string or enum fields (see :func:`compiled_reader`) that come as
+    their UTF-8 bytes on every path, for consumers that hand them to ClickHouse as they are."""
 
     def __init__(
         self, codec: Codec | None = None, *, utf8_bytes: frozenset[tuple[str, ...]] = frozenset()

@@ -241,11 +241,12 @@ def _instants(schema: Any, value: Any) -> list[int]:
     return []
 
 
-# String fields read as UTF-8 bytes (compiled_reader / DatumDecoder ``utf8_bytes``): the
-# envelope's ids, as the projector asks, and a union's string branch.
+# String and enum fields read as UTF-8 bytes (compiled_reader / DatumDecoder ``utf8_bytes``):
+# the envelope's ids, as the projector asks, a union's string branch, and the actor's kind (an
+# enum: projections.fused's flat reader asks for it).
 UTF8 = frozenset(
     {("envelope", n) for n in ("event_id", "aggregate_id", "tenant_id", "brand_id")}
-    | {("envelope", "actor", "id")}
+    | {("envelope", "actor", "id"), ("envelope", "actor", "kind")}
 )
 COMPILED_UTF8 = {
     cls: compiled_reader(CODEC.schemas[cls.__name__].expanded, utf8_bytes=UTF8)
@@ -264,6 +265,7 @@ def with_bytes(kind_datum: tuple[str, Any]) -> tuple[str, Any]:
         if isinstance(env[name], str):
             env[name] = env[name].encode()
     env["actor"]["id"] = env["actor"]["id"].encode()
+    env["actor"]["kind"] = env["actor"]["kind"].encode()
     return kind, {**datum, "envelope": env}
 
 
@@ -411,7 +413,7 @@ def test_the_datum_decoder_gives_the_strings_asked_for_as_bytes_for_a_record() -
     assert (got["event_id"], got["aggregate_id"], got["tenant_id"], got["brand_id"]) == (
         "é1".encode(), b"T-1", b"t", b"b",
     )  # fmt: skip
-    assert got["actor"] == {"kind": r.ActorKind.AGENT.value, "id": b"A1"}
+    assert got["actor"] == {"kind": r.ActorKind.AGENT.value.encode(), "id": b"A1"}
     assert (got["causation_id"], datum["ticket_id"]) == ("c", "T-1")  # not asked for: str
 
 
