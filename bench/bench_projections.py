@@ -79,9 +79,10 @@ def clickhouse_cpu_s(core: Any) -> float | None:
     """CPU seconds (user + system) the dev stack's ClickHouse server has used so far; None when
     its pid file or process is not there (the benchmark then reports no server CPU).
 
-    The same rows cost ClickHouse 0.3-0.45 s of CPU at some hours and ~1 s at others on this
-    machine (its page faults' price moves; docs/analysts.md): with the ratio, the server CPU of
-    each side's rounds tells which state a run met."""
+    The same rows cost ClickHouse 0.3-0.45 s of CPU in some rounds and ~1 s in others on this
+    machine: kernel time that climbs over consecutive rounds of either side (see the notes in
+    bench/results/projections.md). With the ratio, the server CPU of each round tells which
+    state a run met."""
     rec = read_pidfile(Stack(core).pidfile("clickhouse"))
     if rec is None:
         return None
@@ -565,9 +566,10 @@ committed (Kafka fetch + record parsing, Avro decode, projection, the same inser
 raw side's time is mostly ClickHouse's (the `events` insert feeds the rollup's materialized view);
 the projector also spends its own CPU (the CPU rows), which on 2 shared cores competes with
 ClickHouse and with the other engineers' work: compare the CPU seconds, which load changes less.
-ClickHouse's own CPU for the same rows moves ~3x with this machine's state (0.3-0.45 s for the raw
-side's rows at some hours, ~1 s at others; docs/analysts.md): a raw side whose rounds cost the server
-~1 s flatters the ratio, and the target is judged where they cost ~0.3-0.45 s.
+ClickHouse's own CPU for the same rows moves ~3x on this machine (0.3-0.45 s for the raw side's rows
+in some rounds, ~1 s in others, climbing over consecutive rounds of either side): the server CPU rows
+say which state each round met. A raw side whose rounds cost the server ~1 s flatters the ratio; the
+target is judged where they cost ~0.3-0.45 s.
 
 ## Event → queryable latency (`ticketstream projections run`, default settings: 1 process, 5,000 rows / 0.5 s)
 
