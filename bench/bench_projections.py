@@ -47,7 +47,7 @@ from projections.synthetic import stream, ticket_events
 from schemas.codec import encode
 from schemas.topics import EVENT_TOPICS, key_of, route_of
 from ticketstream.devstack import Stack
-from ticketstream.devstack.procs import read_pidfile
+from ticketstream.devstack.procs import cpu_seconds, read_pidfile
 from ticketstream.settings import load_settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -84,13 +84,7 @@ def clickhouse_cpu_s(core: Any) -> float | None:
     bench/results/projections.md). With the ratio, the server CPU of each round tells which
     state a run met."""
     rec = read_pidfile(Stack(core).pidfile("clickhouse"))
-    if rec is None:
-        return None
-    try:
-        fields = Path(f"/proc/{rec.pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return None if rec is None else cpu_seconds(rec.pid)
 
 
 def _spent(before: float | None, after: float | None) -> float | None:

@@ -49,6 +49,7 @@ from typing import Any
 
 from schemas import topics as names
 from ticketstream.bench.runner import machine_info
+from ticketstream.devstack.procs import cpu_seconds
 from ticketstream.settings import REPO_ROOT
 
 RESULTS = Path(__file__).parent / "results"
@@ -58,7 +59,6 @@ OUTBOUND_GROUP = "ticketstream-outbound"
 PROJECTOR_GROUP = "ticketstream-projector"
 # Monday 09:00 in Bangkok: the morning ramp, where the offered rate is highest.
 MORNING = datetime(2026, 11, 16, 2, 0, tzinfo=UTC)
-CLK = os.sysconf("SC_CLK_TCK")
 
 
 def log(msg: str) -> None:
@@ -67,15 +67,6 @@ def log(msg: str) -> None:
 
 # ------------------------------------------------------------------------------ measurement
 CURRENT: dict[str, Any] = {}  # the running mode's sampler, for the result of an aborted run
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds of ``pid`` (and its reaped children), from /proc."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(stat[11]) + int(stat[12])) / CLK
 
 
 @dataclass

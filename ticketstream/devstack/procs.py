@@ -39,6 +39,15 @@ def start_ticks(pid: int) -> int | None:
     return int(fields[19])
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds ``pid`` has used (and its reaped children), from /proc; None
+    when there is no such process."""
+    fields = _stat_fields(pid)
+    if fields is None or len(fields) < 13:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def is_alive(pid: int, ticks: int | None = None) -> bool:
     """True when ``pid`` runs and, if given, started at ``ticks``.
 
