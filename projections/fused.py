@@ -124,16 +124,24 @@ _ACTIVITY: dict[str, str] = {  # sets who, what, detail
 }
 
 
-def _row(var: str, columns: tuple[str, ...], instants: set[str], maybe: set[str]) -> str:
+def _row(
+    var: str,
+    columns: tuple[str, ...],
+    instants: set[str],
+    maybe: set[str],
+    named: dict[str, str] | None = None,
+) -> str:
     """The source of a state's ``row()`` (its columns; instants in epoch ms as epoch seconds,
     ``maybe``: those that may be None), without the method call and its ``_secs`` calls; the
-    ticket id as the event's UTF-8 bytes (``tidb``: the state's key, so its ``ticket_id``)."""
+    ticket id as the event's UTF-8 bytes (``tidb``: the state's key, so its ``ticket_id``), and
+    the columns ``named`` from the local variable it names."""
+    named = named or {}
     cells = []
     for c in columns:
         if c == "ticket_id":
             cells.append("tidb")
-        elif var == "s" and c in ("channel", "priority", "status") and "status" in columns:
-            cells.append({"channel": "cb", "priority": "pb", "status": "sb"}[c])
+        elif c in named:
+            cells.append(named[c])
         elif c in instants:
             cells.append(f"{var}.{c} // 1000")
         elif c in maybe:
@@ -164,8 +172,9 @@ _U8 = _Utf8()
 _ACT_CP = 'ticket.channel if ticket else b"", ticket.priority if ticket else b""'
 
 _TICKET_ROW = _row(
-    "s", TICKET_COLUMNS, {"created_at", "updated_at"}, {"first_reply_at", "solved_at"}
-)
+    "s", TICKET_COLUMNS, {"created_at", "updated_at"}, {"first_reply_at", "solved_at"},
+    {"channel": "cb", "priority": "pb", "status": "sb"},  # as bytes: see _Utf8
+)  # fmt: skip
 _TIMER_ROW = _row(
     "s", TIMER_COLUMNS, {"started_at", "due_at", "updated_at"}, {"breached_at", "fulfilled_at"}
 )
