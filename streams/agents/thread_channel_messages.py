@@ -21,11 +21,13 @@ import faust
 
 from schemas.records import ChannelMessageReceived
 from streams import metrics
+from streams.agents import handle_ticket_commands
 from streams.agents.handle_ticket_commands import apply_commands, local_to
 from streams.agents.identity_owners import linked_customer  # routing engineer (identity)
-from streams.app import channel_messages_topic
+from streams.app import channel_messages_topic, ticket_events_topic
 from streams.domain.threading import ConversationState, thread
 from streams.fanout import on_batches
+from streams.fused import thread_fused
 from streams.runtime import BatchStats, UnitOfWork, count, decode_record, run_batch, table
 
 conversations = table("conversations", "conversation key → ConversationState (current ticket)")
@@ -49,6 +51,14 @@ on_batches(
 
 
 def _handle(uow: UnitOfWork, event: faust.EventT[Any]) -> None:
+    # the common cases (a message for the open ticket, a conversation's first message) from
+    # the record's bytes to the events and states (streams.fused); the rest, the general way
+    htc = handle_ticket_commands
+    if not thread_fused(uow, event, conversations, htc.tickets, ticket_events_topic):
+        _general(uow, event)
+
+
+def _general(uow: UnitOfWork, event: faust.EventT[Any]) -> None:
     message = decode_record(event, ChannelMessageReceived)
     key = message.conversation_key
     state = uow.load(conversations, key, None, event)

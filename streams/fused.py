@@ -1,0 +1,221 @@
+"""The fused path of a channel message: its record's bytes → the ticket events' Avro bytes and
+the new conversation and ticket states, without the intermediate objects (the worker's hot path).
+
+The general path (``streams.agents.thread_channel_messages._general``) decodes the record into
+a ``ChannelMessageReceived`` (with its envelope, actor and enums), threads it into commands
+(``streams.domain.threading.thread``: headers, ``OpenTicket`` / ``AppendCustomerMessage``),
+and applies each command to its ticket (``handle_ticket_commands.apply_commands``: ``handle``
+→ ``decide`` with an ``EnvelopeFactory`` → ``Outcome`` → ``evolve`` per event through a dict of
+changes). For the case that is nearly every message, this module does the same from the
+record's fields read into one flat tuple (``schemas.fastdecode.compiled_flat_reader``), building
+only what is kept or sent — the event (the ticket state keeps it) and the states:
+
+(a) **append**: the conversation has a current ticket, stored in this partition as a
+    ``(state, lines)`` value, NEW or OPEN, that has seen neither the command nor the message:
+    one ``CustomerMessageAppended``.
+
+Anything else goes the general way, in the same batch and in order, before this path has
+changed anything: a conversation's first message (it opens a ticket), a redelivery (dedup key
+seen), a ticket that is solved, pending, on hold or closed (reopen, follow-up), one in another
+partition or missing, a command or message the ticket has seen, history lines newer than the event, attachments, a linked identity (any
+``identity_owners.OWNERS``), a record this build's flat reader does not read (another schema
+or class, a released schema's bytes, the Confluent wire format, damaged bytes: the general
+path decodes it, or dead-letters it with the codec's error).
+
+The rules below repeat ``thread`` (threading), ``handle``/``decide``'s ``_append`` and
+``evolve`` for that case: change both together. ``tests/property/streams/
+test_fused_threading.py`` runs random message streams (redeliveries, edge cases, colliding
+ids, ticket commands between them) through both paths and requires the same sends (Avro
+bytes, keys, partitions, order), the same table writes (values and their pickles), the same
+counts and the same dead letters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import faust
+
+from schemas.codec import SINGLE_OBJECT_MAGIC, Codec, default_codec
+from schemas.fastdecode import compiled_flat_reader, millis_to_datetime
+from schemas.records import (
+    Channel,
+    ChannelMessageReceived,
+    CustomerMessageAppended,
+    Envelope,
+    TicketStatus,
+)
+from streams import metrics
+from streams.agents import identity_owners
+from streams.agents.handle_ticket_commands import HISTORY_LIMIT
+from streams.domain.ids import derive_id, short_id
+from streams.domain.replace import replace
+from streams.domain.threading import RECENT_MESSAGES, SYSTEM, ConversationState
+from streams.domain.tickets.state import remember, remember_outcome
+from streams.history import line_version
+from streams.runtime import UnitOfWork, count, encode, now_ms, partition_of
+from streams.statecodec import remember_encoding
+
+# The flat tuple's fields, in the order the reader returns them (this build's schema): the
+# fused path is off when the schema's fields differ (``_reader``), the general path then
+# takes every record.
+FIELDS = (
+    ("envelope", "event_id"), ("envelope", "occurred_at"), ("envelope", "recorded_at"),
+    ("envelope", "aggregate_id"), ("envelope", "aggregate_version"),
+    ("envelope", "causation_id"), ("envelope", "correlation_id"),
+    ("envelope", "actor", "kind"), ("envelope", "actor", "id"), ("envelope", "tenant_id"),
+    ("envelope", "brand_id"), ("channel",), ("account_id",), ("external_conversation_id",),
+    ("external_user_id",), ("external_message_id",), ("dedup_key",), ("conversation_key",),
+    ("text",), ("sent_at",), ("attachments",), ("language",), ("customer_display_name",),
+    ("subject",), ("thread_refs",), ("ticket_hint",), ("reply_context",),
+    ("reply_context_expires_at",),
+)  # fmt: skip
+_FLATTEN = frozenset({(), ("envelope",), ("envelope", "actor")})
+_CHANNELS = {member.value: member for member in Channel}
+_FUSED_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN)  # decide._append: no reopen
+_APPEND = "AppendCustomerMessage"  # the command's kind, as counted
+
+Reader = Callable[[bytes], tuple[Any, ...]]
+_READER: tuple[Codec, bytes, Reader] | None = None
+
+
+def _reader() -> tuple[bytes, Reader] | None:
+    """(the first 10 bytes of a ChannelMessageReceived of this build's schema, its flat
+    reader) for the process-wide codec, or None (no such schema, or its fields differ)."""
+    global _READER
+    codec = default_codec()
+    if _READER is None or _READER[0] is not codec:
+        schema = codec.schemas.get(ChannelMessageReceived.__name__)
+        found = compiled_flat_reader(schema.expanded, _FLATTEN) if schema is not None else None
+        fp = next(
+            (fp for fp, r in codec._readers.items()
+             if r.reader is None and r.cls is ChannelMessageReceived),
+            None,
+        )  # fmt: skip
+        if found is None or found[1] != FIELDS or fp is None:
+            _READER = (codec, b"", _refuse)
+        else:
+            _READER = (codec, SINGLE_OBJECT_MAGIC + fp, found[0])
+    return (_READER[1], _READER[2]) if _READER[1] else None
+
+
+def _refuse(data: bytes) -> tuple[Any, ...]:
+    raise ValueError("no flat reader for ChannelMessageReceived in this build")
+
+
+def thread_fused(
+    uow: UnitOfWork,
+    event: faust.EventT[Any],
+    conversations: faust.Table[Any, Any],
+    tickets: faust.Table[Any, Any],
+    ticket_events_topic: faust.TopicT,
+) -> bool:
+    """Thread the channel message of ``event`` and apply it to its ticket if it is one of the
+    fused cases (module doc), as the general path would; False (nothing done) otherwise."""
+    data = event.message.value
+    found = _reader()
+    if found is None or type(data) is not bytes or data[:10] != found[0]:
+        return False
+    try:
+        (
+            _, _, _, _, _, _, correlation_id, _, _, tenant_id, brand_id, channel_symbol,
+            account_id, _, external_user_id, external_message_id, dedup_key,
+            conversation_key, text, sent_ms, attachments, _, _, _, _, _,
+            reply_context, expires_ms,
+        ) = found[1](data)  # fmt: skip
+    except Exception:
+        return False  # not canonical, or damaged: the general path decides
+    if attachments or identity_owners.OWNERS:
+        return False
+    here = event.message.partition
+    conversation = uow.load(conversations, conversation_key, None, event)
+    ticket_id: str | None
+    customer: str | None
+    if conversation is None:
+        ticket_id = customer = None
+        recent: tuple[str, ...] = ()
+        message_count = 0
+    else:
+        if dedup_key in conversation.recent_messages:
+            return False  # a redelivery
+        ticket_id = conversation.ticket_id
+        customer = conversation.customer_id
+        recent = conversation.recent_messages
+        message_count = conversation.message_count
+    channel = _CHANNELS[channel_symbol]
+    if customer is None:  # (not after a first message: it gives the conversation one)
+        customer = short_id("C", channel, account_id, external_user_id)
+    if ticket_id is None:
+        return False  # a conversation's first message: the general path opens its ticket
+    if partition_of(ticket_id) != here:
+        return False  # its commands go through the commands topic
+    entry = uow.load(tickets, ticket_id, None, event)
+    if type(entry) is not tuple:
+        return False  # never written, or written before the history moved beside it
+    state, history = entry
+    if state.status not in _FUSED_STATUSES:
+        return False  # reopens (solved, pending, on hold), follow-up (closed), or none
+    if history and line_version(history[-1]) > state.version:
+        return False  # lines newer than the state (a kill -9 between two values)
+    append_id = derive_id(dedup_key, "append")
+    if append_id in state.recent_commands or dedup_key in state.recent_messages:
+        return False
+    # the conversation (thread): stored before the ticket, as the general path does
+    conv_key = conversation_key
+    sent_at = millis_to_datetime(sent_ms)
+    uow.store(
+        conversations,
+        conv_key,
+        ConversationState(
+            conv_key,
+            ticket_id=ticket_id,
+            customer_id=customer,
+            message_count=message_count + 1,
+            recent_messages=(*recent, dedup_key)[-RECENT_MESSAGES:],
+        ),
+        event,
+    )
+    count(metrics.MESSAGES_THREADED, channel_symbol)
+    events_topic = ticket_events_topic
+    lines = list(history)  # copied: a dropped record must not leave its lines behind
+    version = state.version
+    # (a) AppendCustomerMessage → CustomerMessageAppended (thread, decide._append, evolve)
+    reply_context.setdefault("external_user_id", external_user_id)
+    reply_context.setdefault("external_message_id", external_message_id)
+    sender = reply_context.get("external_user_id")
+    expires_at = millis_to_datetime(expires_ms) if expires_ms is not None else None
+    version += 1
+    appended = CustomerMessageAppended(
+        Envelope(
+            derive_id(append_id, ticket_id, "message"), sent_at, now_ms(), ticket_id, version,
+            append_id, correlation_id, SYSTEM, tenant_id, brand_id,
+        ),
+        ticket_id, dedup_key, channel, text, sent_at, (), sender, reply_context, expires_at,
+    )  # fmt: skip
+    identity = state.external_user_id or sender
+    changes: dict[str, Any] = {}
+    if sender in (None, identity):  # the reply context is never empty here (two keys set)
+        changes["reply_context"] = tuple(sorted(reply_context.items()))
+        changes["reply_context_expires_at"] = expires_at
+    state = replace(
+        state,
+        version=version,
+        updated_at=sent_at,
+        recent_commands=remember(state.recent_commands, append_id),
+        recent_outcomes=remember_outcome(state.recent_outcomes, append_id, appended),
+        message_count=state.message_count + 1,
+        external_user_id=identity,
+        last_customer_message_at=sent_at,
+        recent_messages=remember(state.recent_messages, dedup_key),
+        **changes,
+    )
+    raw = encode(appended)
+    remember_encoding(appended, raw)
+    uow.send_encoded(events_topic, ticket_id, raw)
+    lines.append((appended.envelope.event_id, version, raw))
+    if len(lines) > HISTORY_LIMIT:
+        del lines[:-HISTORY_LIMIT]
+    count(metrics.COMMANDS_ACCEPTED, _APPEND)
+    uow.store(tickets, ticket_id, (state, lines), event)
+    return True
