@@ -30,7 +30,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -179,15 +179,24 @@ class Stack:
     def is_up(self) -> bool:
         return all(s.running and s.ready for s in self.status().values())
 
-    def up(self) -> dict[str, str]:
-        """Start every server that is not running; return name -> "started"/"already running"."""
+    def up(self, names: Sequence[str] = SERVICES) -> dict[str, str]:
+        """Start every server of ``names`` (default: all) that is not running; return
+        name -> "started"/"already running"."""
         with self._locked():
-            return self._up()
+            return self._up(self._known(names))
 
-    def down(self) -> list[str]:
-        """Stop the servers named in this stack's pid files; return the names stopped."""
+    def down(self, names: Sequence[str] = SERVICES) -> list[str]:
+        """Stop the servers of ``names`` (default: all) named in this stack's pid files; return
+        the names stopped."""
         with self._locked():
-            return self._down(list(SERVICES))
+            return self._down(self._known(names))
+
+    @staticmethod
+    def _known(names: Sequence[str]) -> list[str]:
+        unknown = [n for n in names if n not in SERVICES]
+        if unknown:
+            raise ValueError(f"unknown servers {unknown}: the stack has {', '.join(SERVICES)}")
+        return [n for n in SERVICES if n in names]
 
     def add_scrape_target(self, job: str, address: str, **labels: str) -> Path:
         """Make Prometheus scrape ``address`` (host:port, path /metrics) as job ``job``."""
@@ -202,11 +211,11 @@ class Stack:
         (self.targets_dir / f"{job}.json").unlink(missing_ok=True)
 
     # ------------------------------------------------------------------ up / down
-    def _up(self) -> dict[str, str]:
+    def _up(self, names: list[str]) -> dict[str, str]:
         _reap_children()
         result: dict[str, str] = {}
         todo: list[str] = []
-        for name in SERVICES:
+        for name in names:
             pid = procs.running_pid(self.pidfile(name))
             if pid is not None:
                 result[name] = f"already running (pid {pid})"
@@ -214,7 +223,7 @@ class Stack:
                 self.pidfile(name).unlink(missing_ok=True)
                 todo.append(name)
         if not todo:
-            for name in SERVICES:
+            for name in names:
                 try:
                     self.round_trip(name, timeout=10.0)
                     if name == "prometheus":  # pick up new/changed rule files
@@ -239,7 +248,7 @@ class Stack:
                 self.log(f"stopping what this `up` started: {', '.join(started)}")
                 self._down(started)
             raise
-        return {name: result[name] for name in SERVICES}
+        return {name: result[name] for name in names}
 
     def _down(self, names: list[str]) -> list[str]:
         stopped: list[str] = []

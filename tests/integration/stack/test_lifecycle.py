@@ -119,6 +119,26 @@ def test_down_stops_every_process_and_frees_ports(cli: Cli) -> None:
     assert again.returncode == 0 and "nothing was running" in again.stdout
 
 
+def test_up_and_down_of_one_server_leave_the_others_alone(cli: Cli) -> None:
+    cli.stack.down()
+    assert cli.stack.up(["clickhouse"]) == {"clickhouse": "started"}
+    status = cli.stack.status(check=False)
+    assert [n for n, s in status.items() if s.running] == ["clickhouse"]
+    cli.stack.round_trip("clickhouse")
+    assert cli.stack.down(["kafka"]) == []  # not running: nothing to stop
+    assert cli.stack.up(["kafka", "clickhouse"]) == {
+        "kafka": "started",
+        "clickhouse": f"already running (pid {status['clickhouse'].pid})",
+    }
+    assert cli.stack.down(["clickhouse"]) == ["clickhouse"]
+    status = cli.stack.status(check=False)
+    assert [n for n, s in status.items() if s.running] == ["kafka"]
+    with pytest.raises(ValueError, match="unknown servers \\['zookeeper'\\]"):
+        cli.stack.up(["zookeeper"])
+    cli.stack.down()
+    cli.assert_nothing_running()
+
+
 def test_kafka_sigkill_then_up_keeps_topics_and_offsets(cli: Cli, unique_name: str) -> None:
     cli.stack.up()
     bootstrap = cli.handle.kafka_bootstrap
