@@ -18,12 +18,12 @@ Writes bench/results/projections.json and .md.
 ClickHouse (``--clickhouse``): by default a private server of this run, its data on tmpfs
 (``/dev/shm``), on free ports, started and stopped (by pid) by the benchmark; the dev stack's Kafka.
 Why: the root filesystem here is ext4 without a journal, whose inode allocator skips every inode
-deleted in the last 60-300 s (the kernel's ``recently_deleted``). Each round drops a database
-(~3,500 files), so the server's CPU for the same rows climbed round after round (0.3 -> 1.2 s;
-26 % of its samples in ``find_get_block_common`` under ``ext4_create``), and a round paid for the
-rounds before it, whichever side it was. On tmpfs the cost is steady — and the raw side at its
-fastest, so the ratio is judged against the hardest baseline. ``--clickhouse stack`` uses the dev
-stack's server as before.
+deleted in the last 60 s (360 s while its inode block is unwritten; the kernel's
+``recently_deleted``). Each round drops a database (~3,500 files), so the server's CPU for the
+same rows climbed round after round (0.3 -> 1.2 s; 26 % of its samples in
+``find_get_block_common`` under ``ext4_create``), and a round paid for the rounds before it,
+whichever side it was. On tmpfs the cost is steady — and the raw side at its fastest, so the ratio
+is judged against the hardest baseline. ``--clickhouse stack`` uses the dev stack's server.
 """
 
 from __future__ import annotations
