@@ -6,24 +6,26 @@ a ``ChannelMessageReceived`` (with its envelope, actor and enums), threads it in
 (``streams.domain.threading.thread``: headers, ``OpenTicket`` / ``AppendCustomerMessage``),
 and applies each command to its ticket (``handle_ticket_commands.apply_commands``: ``handle``
 → ``decide`` with an ``EnvelopeFactory`` → ``Outcome`` → ``evolve`` per event through a dict of
-changes). For the case that is nearly every message, this module does the same from the
+changes). For the two cases that are nearly every message, this module does the same from the
 record's fields read into one flat tuple (``schemas.fastdecode.compiled_flat_reader``), building
-only what is kept or sent — the event (the ticket state keeps it) and the states:
+only what is kept or sent — the events (the ticket state keeps them) and the states:
 
 (a) **append**: the conversation has a current ticket, stored in this partition as a
     ``(state, lines)`` value, NEW or OPEN, that has seen neither the command nor the message:
-    one ``CustomerMessageAppended``.
+    one ``CustomerMessageAppended``;
+(b) **open**: the conversation has no ticket yet and the ticket its first message opens
+    (placed in this partition) was never written: ``TicketOpened``, then (a) on it.
 
 Anything else goes the general way, in the same batch and in order, before this path has
-changed anything: a conversation's first message (it opens a ticket), a redelivery (dedup key
-seen), a ticket that is solved, pending, on hold or closed (reopen, follow-up), one in another
-partition or missing, a command or message the ticket has seen, history lines newer than the event, attachments, a linked identity (any
+changed anything: a redelivery (dedup key seen), a ticket that is solved, pending, on hold or
+closed (reopen, follow-up), one in another partition or missing, a first message whose
+ticket id exists already (colliding dedup keys), a command or message the ticket has seen, history lines newer than the event, attachments, a linked identity (any
 ``identity_owners.OWNERS``), a record this build's flat reader does not read (another schema
 or class, a released schema's bytes, the Confluent wire format, damaged bytes: the general
 path decodes it, or dead-letters it with the codec's error).
 
-The rules below repeat ``thread`` (threading), ``handle``/``decide``'s ``_append`` and
-``evolve`` for that case: change both together. ``tests/property/streams/
+The rules below repeat ``thread`` (threading), ``handle``/``decide``'s ``_open`` and ``_append``
+and ``evolve`` for those two cases: change both together. ``tests/property/streams/
 test_fused_threading.py`` runs random message streams (redeliveries, edge cases, colliding
 ids, ticket commands between them) through both paths and requires the same sends (Avro
 bytes, keys, partitions, order), the same table writes (values and their pickles), the same
@@ -44,6 +46,8 @@ from schemas.records import (
     ChannelMessageReceived,
     CustomerMessageAppended,
     Envelope,
+    Priority,
+    TicketOpened,
     TicketStatus,
 )
 from streams import metrics
@@ -51,7 +55,8 @@ from streams.agents import identity_owners
 from streams.agents.handle_ticket_commands import HISTORY_LIMIT
 from streams.domain.ids import derive_id, short_id
 from streams.domain.replace import replace
-from streams.domain.threading import RECENT_MESSAGES, SYSTEM, ConversationState
+from streams.domain.threading import RECENT_MESSAGES, SYSTEM, ConversationState, placed_id
+from streams.domain.tickets import TicketState
 from streams.domain.tickets.state import remember, remember_outcome
 from streams.history import line_version
 from streams.runtime import UnitOfWork, count, encode, now_ms, partition_of
@@ -74,7 +79,7 @@ FIELDS = (
 _FLATTEN = frozenset({(), ("envelope",), ("envelope", "actor")})
 _CHANNELS = {member.value: member for member in Channel}
 _FUSED_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN)  # decide._append: no reopen
-_APPEND = "AppendCustomerMessage"  # the command's kind, as counted
+_APPEND, _OPEN = "AppendCustomerMessage", "OpenTicket"  # command kinds, as counted
 
 Reader = Callable[[bytes], tuple[Any, ...]]
 _READER: tuple[Codec, bytes, Reader] | None = None
@@ -121,7 +126,7 @@ def thread_fused(
         (
             _, _, _, _, _, _, correlation_id, _, _, tenant_id, brand_id, channel_symbol,
             account_id, _, external_user_id, external_message_id, dedup_key,
-            conversation_key, text, sent_ms, attachments, _, _, _, _, _,
+            conversation_key, text, sent_ms, attachments, language, _, subject, _, _,
             reply_context, expires_ms,
         ) = found[1](data)  # fmt: skip
     except Exception:
@@ -144,22 +149,31 @@ def thread_fused(
         recent = conversation.recent_messages
         message_count = conversation.message_count
     channel = _CHANNELS[channel_symbol]
-    if customer is None:  # (not after a first message: it gives the conversation one)
+    if customer is None:
         customer = short_id("C", channel, account_id, external_user_id)
+    opens = ticket_id is None
     if ticket_id is None:
-        return False  # a conversation's first message: the general path opens its ticket
-    if partition_of(ticket_id) != here:
+        ticket_id = placed_id(short_id("T", dedup_key), lambda t: partition_of(t) == here)
+    elif partition_of(ticket_id) != here:
         return False  # its commands go through the commands topic
     entry = uow.load(tickets, ticket_id, None, event)
-    if type(entry) is not tuple:
-        return False  # never written, or written before the history moved beside it
-    state, history = entry
-    if state.status not in _FUSED_STATUSES:
-        return False  # reopens (solved, pending, on hold), follow-up (closed), or none
-    if history and line_version(history[-1]) > state.version:
-        return False  # lines newer than the state (a kill -9 between two values)
+    state: TicketState | None = None
+    history: Any = ()
+    if opens:
+        if entry is not None:
+            return False  # the id exists: the general path rejects or drops the command
+    else:
+        if type(entry) is not tuple:
+            return False  # never written, or written before the history moved beside it
+        state, history = entry
+        if state.status not in _FUSED_STATUSES:
+            return False  # reopens (solved, pending, on hold), follow-up (closed), or none
+        if history and line_version(history[-1]) > state.version:
+            return False  # lines newer than the state (a kill -9 between two values)
     append_id = derive_id(dedup_key, "append")
-    if append_id in state.recent_commands or dedup_key in state.recent_messages:
+    if state is not None and (
+        append_id in state.recent_commands or dedup_key in state.recent_messages
+    ):
         return False
     # the conversation (thread): stored before the ticket, as the general path does
     conv_key = conversation_key
@@ -178,8 +192,41 @@ def thread_fused(
     )
     count(metrics.MESSAGES_THREADED, channel_symbol)
     events_topic = ticket_events_topic
-    lines = list(history)  # copied: a dropped record must not leave its lines behind
-    version = state.version
+    lines: list[Any]
+    if state is None:  # (b) OpenTicket → TicketOpened (decide._open, evolve)
+        open_id = derive_id(dedup_key, "open")
+        opened = TicketOpened(
+            Envelope(
+                derive_id(open_id, ticket_id, "opened"), sent_at, now_ms(), ticket_id, 1,
+                open_id, correlation_id, SYSTEM, tenant_id, brand_id,
+            ),
+            ticket_id, customer, channel, conv_key, Priority.NORMAL, True, subject=subject,
+            language=language,
+        )  # fmt: skip
+        state = TicketState(
+            ticket_id,
+            version=1,
+            status=TicketStatus.NEW,
+            customer_id=customer,
+            channel=channel,
+            conversation_key=conv_key,
+            subject=subject,
+            language=language,
+            opened_at=sent_at,
+            updated_at=sent_at,
+            recent_commands=(open_id,),
+            recent_outcomes=((open_id, (opened,)),),
+        )
+        raw = encode(opened)
+        remember_encoding(opened, raw)
+        uow.send_encoded(events_topic, ticket_id, raw)
+        lines = [(opened.envelope.event_id, 1, raw)]
+        count(metrics.TICKETS_OPENED, channel_symbol)
+        count(metrics.COMMANDS_ACCEPTED, _OPEN)
+        version = 1
+    else:
+        lines = list(history)  # copied: a dropped record must not leave its lines behind
+        version = state.version
     # (a) AppendCustomerMessage → CustomerMessageAppended (thread, decide._append, evolve)
     reply_context.setdefault("external_user_id", external_user_id)
     reply_context.setdefault("external_message_id", external_message_id)

@@ -314,9 +314,8 @@ def test_the_fused_path_sends_writes_and_counts_what_the_general_path_does(
 
 
 def test_the_benchmarks_messages_all_take_the_fused_path() -> None:
-    """Every message of the benchmark for its conversation's open ticket is a fused case (a
-    first message goes the general way): a schema change that turns the fused path off fails
-    here."""
+    """Every message of the benchmark (first messages and messages for the open ticket) is a
+    fused case: a schema change that turns the fused path off fails here."""
     from streams.testing import channel_messages
 
     taken = []
@@ -337,4 +336,4 @@ def test_the_benchmarks_messages_all_take_the_fused_path() -> None:
                 uow.keep()
     finally:
         tcm.thread_fused = real
-    assert taken == [False] * 12 + [True] * 24
+    assert taken == [True] * 36
