@@ -315,7 +315,8 @@ def test_the_fused_path_sends_writes_and_counts_what_the_general_path_does(
 
 def test_the_benchmarks_messages_all_take_the_fused_path() -> None:
     """Every message of the benchmark (first messages and messages for the open ticket) is a
-    fused case: a schema change that turns the fused path off fails here."""
+    fused case, its CustomerMessageAppended written by the fused writer: a schema change that
+    turns either off fails here."""
     from streams.testing import channel_messages
 
     taken = []
@@ -337,3 +338,4 @@ def test_the_benchmarks_messages_all_take_the_fused_path() -> None:
     finally:
         tcm.thread_fused = real
     assert taken == [True] * 36
+    assert fused._writer() is not None  # the appended event's bytes written directly
