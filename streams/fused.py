@@ -25,10 +25,12 @@ they differ.
 Anything else goes the general way, in the same batch and in order, before this path has
 changed anything: a redelivery (dedup key seen), a ticket that is solved, pending, on hold or
 closed (reopen, follow-up), one in another partition or missing, a first message whose
-ticket id exists already (colliding dedup keys), a command or message the ticket has seen, history lines newer than the event, attachments, a linked identity (any
-``identity_owners.OWNERS``), a record this build's flat reader does not read (another schema
-or class, a released schema's bytes, the Confluent wire format, damaged bytes: the general
-path decodes it, or dead-letters it with the codec's error).
+ticket id exists already (colliding dedup keys), a command or message the ticket has seen,
+history lines newer than the event, attachments, a record this build's flat reader does not
+read (another schema or class, a released schema's bytes, the Confluent wire format, damaged
+bytes: the general path decodes it, or dead-letters it with the codec's error). A sender
+whose identity is linked to another customer (``identity_owners.OWNERS``) is fused too, its
+ticket's customer looked up as ``linked_customer`` does.
 
 The rules below repeat ``thread`` (threading), ``handle``/``decide``'s ``_open`` and ``_append``
 and ``evolve`` for those two cases: change both together. ``tests/property/streams/
@@ -54,6 +56,7 @@ from schemas.records import (
     ChannelMessageReceived,
     CustomerMessageAppended,
     Envelope,
+    IdentityRef,
     Priority,
     TicketOpened,
     TicketStatus,
@@ -61,6 +64,7 @@ from schemas.records import (
 from streams import metrics
 from streams.agents import identity_owners
 from streams.agents.handle_ticket_commands import HISTORY_LIMIT
+from streams.domain.identity import label
 from streams.domain.ids import derive_id, short_id
 from streams.domain.replace import replace
 from streams.domain.threading import RECENT_MESSAGES, SYSTEM, ConversationState, placed_id
@@ -215,7 +219,7 @@ def thread_fused(
         ) = found[1](data)  # fmt: skip
     except Exception:
         return False  # not canonical, or damaged: the general path decides
-    if attachments or identity_owners.OWNERS:
+    if attachments:
         return False
     here = event.message.partition
     conversation = uow.load(conversations, conversation_key, None, event)
@@ -233,6 +237,11 @@ def thread_fused(
         recent = conversation.recent_messages
         message_count = conversation.message_count
     channel = _CHANNELS[channel_symbol]
+    # thread's customer: the one the sender's identity is linked to (identity_owners'
+    # linked_customer), else the conversation's, else the identity's own
+    owners = identity_owners.OWNERS
+    if owners:
+        customer = owners.get(label(IdentityRef(channel, account_id, external_user_id))) or customer
     if customer is None:
         customer = short_id("C", channel, account_id, external_user_id)
     opens = ticket_id is None
