@@ -103,8 +103,6 @@ class Projector:
         self.projection = Projection(
             self._state_engine or engine, config.db, store_bodies=config.store_bodies
         )
-        # ticket ids of the batch in flight's state rows (str, or UTF-8 bytes: see flush)
-        self._inflight_state: set[str | bytes] = set()
         # Flat tuples (projections.fused) or Avro data with the codec's errors, at less CPU
         # (schemas.fastdecode); the envelope's ids as UTF-8 bytes, which go to String columns
         # as they are (projections.rows)
@@ -118,10 +116,14 @@ class Projector:
         self._deferred_since: dict[Where, float] = {}
         # One writer thread: the next batch is consumed and projected while the previous one
         # is inserted. The engine is used by one thread at a time: the consumer's thread only
-        # queries it (load_state) after waiting for the batch in flight.
+        # queries it (load_state) after waiting for the batches in flight.
+        # Handed to the writer, oldest first: the batch being written and, inside flush, the
+        # next one queued behind it (see flush). Per batch: its future, the offsets and dead
+        # letters to commit once it is written, and the ticket ids of its state rows (str, or
+        # UTF-8 bytes: see flush).
         self.pipelined = pipelined
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="projector-writer")
-        self._inflight: tuple[Future[None], dict[Any, int], int] | None = None
+        self._inflight: list[tuple[Future[None], dict[Any, int], int, set[str | bytes]]] = []
         self._in_rebalance = False  # inside the rebalance listener: no blocking Kafka calls
         # For SLA events waiting for their ticket (see _ticket_stream_past): the next offset
         # read per partition, the topics ticket events came from, and per waiting SLA event the
@@ -134,8 +136,8 @@ class Projector:
     # ------------------------------------------------------------------ consuming
     def poll_once(self, timeout_s: float = 0.1) -> int:
         """Poll once, decode what came, flush when the batch is full or old. Returns records."""
-        if self._inflight is not None and self._inflight[0].done():
-            self._drain()
+        while self._inflight and self._inflight[0][0].done():
+            self._drain_one()
         if self._first_at is not None:
             timeout_s = max(
                 0.0, min(timeout_s, self._first_at + self.config.flush_seconds - self.clock())
@@ -196,8 +198,11 @@ class Projector:
 
     # ------------------------------------------------------------------ flushing
     def flush(self, *, force: bool = False) -> None:
-        """Close the pending batch: project it and hand it to the writer thread (at most one
-        batch in flight: this waits for the previous one, then commits its offsets).
+        """Close the pending batch: project it and hand it to the writer thread, queued behind
+        the batch in flight; then wait for that one and commit its offsets. So one batch is in
+        flight between flushes, and the writer goes from one batch's inserts to the next without
+        waiting for the consumer's thread to wake up and commit (an offset commit is a broker
+        round trip: 2-20 ms a batch that the inserts, the round's critical path, stood still).
 
         SLA events of tickets not seen yet stay pending (with later SLA events of the same
         ticket) for up to ``max_defer_seconds`` unless ``force``; their partitions are committed
@@ -212,7 +217,9 @@ class Projector:
             # bytes (projections.fused): look for both (lookups are rare, rows are not)
             ids: set[str | bytes] = {*wanted[0], *wanted[1]}
             ids.update([tid.encode() for tid in wanted[0] | wanted[1]])
-            if self._state_engine is None or not self._inflight_state.isdisjoint(ids):
+            if self._state_engine is None or any(
+                not written.isdisjoint(ids) for *_, written in self._inflight
+            ):
                 self._drain()  # the state may be in the batch being written
             try:
                 self._retry("load_state", lambda: self.projection.load_state_data(pending, wanted))
@@ -231,13 +238,18 @@ class Projector:
             tp: o for tp, o in self._offsets.items() if (tp.topic, tp.partition) in held
         }
         self._first_at = self.clock() if deferred else None
-        self._drain()
+        written: set[str | bytes] = set()
         if self._state_engine is not None:
-            self._inflight_state = {row[0] for row in batch.rows["tickets"]}
-            self._inflight_state.update(row[0] for row in batch.rows["sla_timers"])
-        self._inflight = (self._pool.submit(self._write, batch), offsets, dead)
-        if not self.pipelined:
-            self._drain()
+            written = {row[0] for row in batch.rows["tickets"]}
+            written.update(row[0] for row in batch.rows["sla_timers"])
+        # queued behind the batch in flight (one writer thread: in order), which it must
+        # follow only if that one was written (see _write)
+        after = self._inflight[-1][0] if self._inflight else None
+        self._inflight.append(
+            (self._pool.submit(self._write, batch, after), offsets, dead, written)
+        )
+        while len(self._inflight) > (1 if self.pipelined else 0):
+            self._drain_one()
 
     def finish(self) -> None:
         """Flush everything pending and wait until it is written and committed — SLA events
@@ -256,12 +268,15 @@ class Projector:
         self._drain()
 
     def _drain(self) -> None:
-        """Wait for the batch in flight; then flush dead letters and commit its offsets."""
-        if self._inflight is None:
-            return
-        future, offsets, dead = self._inflight
-        self._inflight = None
-        self._inflight_state = set()
+        """Wait for the batches in flight; after each, flush its dead letters and commit its
+        offsets (oldest first)."""
+        while self._inflight:
+            self._drain_one()
+
+    def _drain_one(self) -> None:
+        """Wait for the oldest batch in flight; then flush its dead letters and commit its
+        offsets."""
+        future, offsets, dead, _ = self._inflight.pop(0)
         future.result()  # re-raises Stopped (or a bug) in the consumer's thread
         if dead:
             self.producer.flush()
@@ -270,8 +285,13 @@ class Projector:
             self._commit(offsets)
         self._update_lag()
 
-    def _write(self, batch: Batch) -> None:
-        """Insert ``batch`` (writer thread), retrying until ClickHouse acknowledges it."""
+    def _write(self, batch: Batch, after: Future[None] | None = None) -> None:
+        """Insert ``batch`` (writer thread), retrying until ClickHouse acknowledges it —
+        unless ``after``, the batch handed over before it (done: one writer, in order), was not
+        written: then nothing, since the state rows of ``batch`` would claim that batch's events
+        projected (their replay would be dropped; see projections.rows)."""
+        if after is not None and (after.cancelled() or after.exception() is not None):
+            raise Stopped("not written: the batch before it was not written (both are replayed)")
         if not batch.row_count():
             return
         started = time.perf_counter()

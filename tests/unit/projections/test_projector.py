@@ -471,3 +471,53 @@ def test_a_state_lookup_waits_for_the_batch_in_flight_when_it_writes_that_state(
     p.finish()
     p.close()
     assert engine.lookups == [False]  # only after T1's batch was written
+
+
+def test_the_next_batch_is_handed_to_the_writer_before_the_one_in_flight_is_committed() -> None:
+    engine = BlockingEngine()
+    p, consumer = _pipelined(engine)
+    stream = known_stream()
+    consumer.queue.append(msgs("tickets", stream[2:3]))  # T1 opened: written, held by the engine
+    p.poll_once()
+    assert engine.inserting.wait(10)
+    first = p._inflight[0][0]
+    handed: list[bool] = []
+
+    def release() -> None:  # while the consumer's thread waits for the first batch
+        handed.append([f is not first and not f.done() for f, *_ in p._inflight] == [True])
+        engine.release.set()
+
+    threading.Timer(0.3, release).start()
+    later = next(e for e in stream if type(e).__name__ == "TicketAssigned" and e.ticket_id == "T1")
+    consumer.queue.append(msgs("tickets", [later], start=1))  # T1's state is here: no lookup
+    p.poll_once()  # the second batch: queued behind the first, then the first is committed
+    assert handed == [True]  # the second batch was with the writer already
+    assert consumer.commits == [{TP("tickets", 0): 1}]
+    p.finish()
+    p.close()
+    assert consumer.commits == [{TP("tickets", 0): 1}, {TP("tickets", 0): 2}]
+    assert len(engine.inserted["events"]) == 2
+
+
+def test_a_batch_queued_behind_one_that_was_not_written_is_not_written() -> None:
+    stop = threading.Event()
+
+    class DownUntilStopped(RecordingEngine):
+        def insert(self, table: str, columns: Any, data: Any) -> None:
+            if not stop.is_set():
+                raise ClickHouseError("down")
+            super().insert(table, columns, data)  # would take a batch after a lost one
+
+    engine = DownUntilStopped()
+    consumer = FakeConsumer()
+    cfg = ProjectorConfig(db="p", group="g", batch_rows=1, flush_seconds=1.0)
+    p = Projector(engine, consumer, FakeProducer(), cfg, clock=Clock(), stop=stop)
+    stream = known_stream()
+    consumer.queue.append(msgs("tickets", stream[2:3]))
+    p.poll_once()  # the first batch: retried while ClickHouse is down
+    threading.Timer(0.3, stop.set).start()
+    consumer.queue.append(msgs("tickets", stream[3:4], start=1))
+    with pytest.raises(Stopped):
+        p.poll_once()  # the second batch queued behind it; the first gives up when stopped
+    p.close()  # the writer takes the second batch: not written, its predecessor was not
+    assert engine.inserted == {} and consumer.commits == []
