@@ -193,11 +193,14 @@ def _projector_worker(
     consumer.subscribe(topics)
     last: list[tuple[str, int]] | None = None
     while not go.is_set():  # join the group (not timed); records read here are read again
-        consumer.poll(timeout_ms=20, max_records=1)
+        # a short poll: the round's clock starts at go, and a process sees go only between
+        # polls (20 ms polls made it 15-22 ms late on a quiet machine, 37-53 under load)
+        consumer.poll(timeout_ms=2, max_records=1)
         now = sorted((tp.topic, tp.partition) for tp in consumer.assignment())
         if now != last:
             ready.put((os.getpid(), now))
             last = now
+    started = time.monotonic()
     assigned = list(consumer.assignment())
     consumer.seek_to_beginning(*assigned)
     end = consumer.end_offsets(assigned)
@@ -207,7 +210,7 @@ def _projector_worker(
     proj.finish()
     ended = time.monotonic()
     proj.close()
-    results.put((os.getpid(), proj.rows_written, ended, time.process_time() - cpu0))
+    results.put((started, proj.rows_written, ended, time.process_time() - cpu0))
     consumer.close(autocommit=False)
     producer.close()
     engine.close()
@@ -215,9 +218,9 @@ def _projector_worker(
 
 def projector_round(
     core: Any, topics: dict[str, str], partitions: int, db: str, batch_rows: int, processes: int
-) -> tuple[float, int, float, float | None]:
-    """Rows/s, rows, CPU seconds (all projector processes) and ClickHouse's (in the timed window;
-    None: unknown) of ``processes`` projector
+) -> tuple[float, int, float, float | None, float]:
+    """Rows/s, rows, CPU seconds (all projector processes), ClickHouse's (in the timed window;
+    None: unknown) and the seconds the last process took to see the go of ``processes`` projector
     processes in one fresh consumer group projecting the topics from the beginning. Timed from
     the moment every process holds its share of the partitions until the last one has
     inserted and committed its last batch.
@@ -257,7 +260,8 @@ def projector_round(
                     p.kill()
         secs = max(ended for _, _, ended, _ in done) - t0
         rows = sum(n for _, n, _, _ in done)
-        return rows / secs, rows, sum(cpu for _, _, _, cpu in done), server
+        late = max(started for started, _, _, _ in done) - t0
+        return rows / secs, rows, sum(cpu for _, _, _, cpu in done), server, late
     raise AssertionError("unreachable")
 
 
@@ -326,6 +330,7 @@ def throughput(
     rate: dict[str, list[float]] = {s: [] for s in sides}
     cpu: dict[str, list[float]] = {s: [] for s in sides}
     server: dict[str, list[float | None]] = {s: [] for s in sides}
+    late: dict[str, list[float]] = {s: [] for s in sides if s != "raw"}
     loads: list[float] = []
     for r in range(rounds):
         for side in sides[r % len(sides) :] + sides[: r % len(sides)]:  # rotate the order
@@ -333,7 +338,7 @@ def throughput(
             if side == "raw":
                 x, n, c, ch = raw_round(core, batches, f"bench_raw_{tag}")
             else:
-                x, n, c, ch = projector_round(
+                x, n, c, ch, go = projector_round(
                     core,
                     topics,
                     partitions,
@@ -341,6 +346,7 @@ def throughput(
                     batch_rows,
                     int(side.split("_")[1]),
                 )
+                late[side].append(go)
             if n != rows:
                 raise RuntimeError(f"{side} wrote {n} rows, expected {rows}")
             rate[side].append(x)
@@ -364,6 +370,9 @@ def throughput(
         "ratio_by_processes": {str(n): round(v, 3) for n, v in ratios.items()},
         "clickhouse_cpu_s_by_side": {
             s: [None if x is None else round(x, 2) for x in server[s]] for s in sides
+        },
+        "projector_go_seen_ms_by_processes": {
+            str(n): [round(x * 1000, 1) for x in late[f"projector_{n}"]] for n in counts
         },
         "load_per_round": [round(x, 2) for x in loads],
         "ratio": round(ratio, 3), "target": RATIO_TARGET, "meets_target": ratio >= RATIO_TARGET,
@@ -595,6 +604,11 @@ def render(out: dict[str, Any]) -> str:
         for n in counts
     )
     server = thr.get("clickhouse_cpu_s_by_side", {})  # runs before 2026-12-07 18:30 lack it
+    seen = thr.get("projector_go_seen_ms_by_processes", {})  # and before 20:45 this
+    seen_rows = "".join(
+        f"| projector, {n} process{'es' if n != '1' else ''}: ms until the last process saw go | {nums(xs)} |\n"
+        for n, xs in seen.items()
+    )
 
     def side_name(side: str) -> str:
         if side == "raw":
@@ -623,7 +637,7 @@ Machine load: {_loads(out)} (2 shared cores: other engineers' tests and benchmar
 |---|---|
 | raw: precomputed rows, `Client.execute(..., columnar=True)` per table, one client: rows/s | {nums(thr["raw_rows_per_s"])} |
 | raw: CPU seconds of the benchmark process | {nums(thr["raw_cpu_s"])} |
-{proj_rows}{server_rows}| load average when each run started | {", ".join(str(x) for x in thr["load_per_round"])} |
+{proj_rows}{seen_rows}{server_rows}| load average when each run started | {", ".join(str(x) for x in thr["load_per_round"])} |
 
 Ratio projector/raw (medians) — {ratios}. Target {RATIO_TARGET} for {thr["processes"]} processes (`TICKETSTREAM_PROJECTIONS_PROCESSES={thr["processes"]}`): {"met" if thr["meets_target"] else "NOT met"}.
 
