@@ -26,7 +26,7 @@ Anything else goes the general way, in the same batch and in order, before this 
 changed anything: a redelivery (dedup key seen), a ticket that is solved, pending, on hold or
 closed (reopen, follow-up), one in another partition or missing, a first message whose
 ticket id exists already (colliding dedup keys), a command or message the ticket has seen,
-history lines newer than the event, attachments, a record this build's flat reader does not
+history lines newer than the event, a record this build's flat reader does not
 read (another schema or class, a released schema's bytes, the Confluent wire format, damaged
 bytes: the general path decodes it, or dead-letters it with the codec's error). A sender
 whose identity is linked to another customer (``identity_owners.OWNERS``) is fused too, its
@@ -52,6 +52,7 @@ from schemas.codec import SINGLE_OBJECT_MAGIC, Codec, default_codec
 from schemas.fastdecode import compiled_flat_reader, millis_to_datetime
 from schemas.fastencode import avro_long
 from schemas.records import (
+    Attachment,
     Channel,
     ChannelMessageReceived,
     CustomerMessageAppended,
@@ -217,10 +218,11 @@ def thread_fused(
             conversation_key, text, sent_ms, attachments, language, _, subject, _, _,
             reply_context, expires_ms,
         ) = found[1](data)  # fmt: skip
+        # the records fastdecode's converter makes of the attachments' datums (no enums or
+        # times among their fields)
+        files = tuple([Attachment(**a) for a in attachments]) if attachments else ()
     except Exception:
         return False  # not canonical, or damaged: the general path decides
-    if attachments:
-        return False
     here = event.message.partition
     conversation = uow.load(conversations, conversation_key, None, event)
     ticket_id: str | None
@@ -332,7 +334,7 @@ def thread_fused(
             derive_id(append_id, ticket_id, "message"), sent_at, recorded_at, ticket_id, version,
             append_id, correlation_id, SYSTEM, tenant_id, brand_id,
         ),
-        ticket_id, dedup_key, channel, text, sent_at, (), sender, reply_context, expires_at,
+        ticket_id, dedup_key, channel, text, sent_at, files, sender, reply_context, expires_at,
     )  # fmt: skip
     identity = state.external_user_id or sender
     changes: dict[str, Any] = {}
@@ -352,7 +354,7 @@ def thread_fused(
         **changes,
     )
     consts = _writer()
-    if consts is None:
+    if consts is None or files:
         raw = encode(appended)
     else:  # the same bytes from the fields at hand (the times as the ms they were read as)
         raw = _appended_bytes(

@@ -43,6 +43,10 @@ NOW = datetime(2026, 12, 7, 20, 0, 0, 123000, tzinfo=UTC)
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 CHANNELS = (Channel.LINE, Channel.WHATSAPP, Channel.EMAIL)
 AGENT = Actor(ActorKind.AGENT, "agent-1")
+FILES = (
+    Attachment("image", url="https://x/1"),
+    Attachment("file", None, "ext-2", "application/pdf", "ใบเสร็จ.pdf", 123_456),
+)
 
 
 class Message:  # what the handlers read of a Kafka record
@@ -113,7 +117,7 @@ def channel_message(step: tuple[Any, ...]) -> ChannelMessageReceived:
                    Actor(ActorKind.CUSTOMER, f"u{sender}"), "tenant", brand)  # fmt: skip
     return ChannelMessageReceived(
         env, ch, "acct", f"conv-{conv}", f"u{sender}", f"x-{dedup}-{secs}", dedup_key, key,
-        text, at, attachments=(Attachment("image", url="https://x/1"),) if attach else (),
+        text, at, attachments=FILES if attach else (),
         subject=subject, language=language, reply_context=dict(reply),
         reply_context_expires_at=at + timedelta(hours=1) if expires else None,
     )  # fmt: skip
