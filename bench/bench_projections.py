@@ -61,7 +61,8 @@ from projections.synthetic import stream, ticket_events
 from schemas.codec import encode
 from schemas.topics import EVENT_TOPICS, key_of, route_of
 from ticketstream.devstack import Stack
-from ticketstream.devstack.procs import cpu_seconds, free_port, read_pidfile
+from ticketstream.devstack.procs import cpu_seconds, free_port, read_pidfile, write_pidfile
+from ticketstream.devstack.testing import OWNER_FILE, reap_orphan_stacks
 from ticketstream.settings import ENV_PREFIX, load_settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -89,14 +90,16 @@ def tmpfs_clickhouse(tmpfs: Path = TMPFS) -> Iterator[dict[str, str]]:
     """A ClickHouse server of this run with its data on tmpfs, on free ports; yields the
     ``TICKETSTREAM_*`` variables that point at it (also set in ``os.environ`` meanwhile, so the
     projector processes and ``ticketstream projections run`` use it too). Stopped by pid and
-    deleted at the end."""
+    deleted at the end; one left by a run that was killed is stopped by the next run."""
     if not tmpfs.is_dir() or fstype(tmpfs) != "tmpfs":
         raise SystemExit(
             f"bench_projections: {tmpfs} is not a tmpfs mount ({fstype(tmpfs) or 'missing'}), so "
             "ClickHouse's data cannot be kept in memory there; run with --clickhouse stack to use "
             "the dev stack's server (its cost then climbs over the rounds, see the module doc)"
         )
+    reap_orphan_stacks(tmpfs)  # the servers of runs killed before they could stop theirs
     root = Path(tempfile.mkdtemp(prefix="ticketstream-bench-ch-", dir=tmpfs))
+    write_pidfile(root / OWNER_FILE, os.getpid())
     env = {
         f"{ENV_PREFIX}STACK_DIR": str(root / "stack"),
         f"{ENV_PREFIX}CLICKHOUSE_PORT": str(free_port()),
