@@ -156,3 +156,30 @@ def channel_messages(
 
 def encoded(messages: list[ChannelMessageReceived]) -> list[tuple[bytes, bytes]]:
     return [(m.conversation_key.encode(), codec.encode(m)) for m in messages]
+
+
+class RecordStub:
+    """What the worker's handlers read of a Kafka record, for driving them without Faust (unit
+    and property tests): its partition is the one the producers' partitioner gives its key."""
+
+    def __init__(self, topic: str, key: bytes, value: Any, offset: int) -> None:
+        from streams.runtime import partition_of  # (streams.app must be imported first)
+
+        self.topic, self.key, self.value, self.offset = topic, key, value, offset
+        self.timestamp = None
+        self.partition = partition_of(key.decode())
+
+
+class EventStub:
+    """A Faust event around a ``RecordStub`` (weak-referenceable, as Faust's events)."""
+
+    def __init__(self, message: RecordStub) -> None:
+        self.message = message
+
+
+class TableStub:
+    """A table's name and a dict as its store (what ``UnitOfWork`` reads of a Faust table)."""
+
+    def __init__(self, name: str) -> None:
+        self.name: str = name
+        self.data: dict[bytes, bytes] = {}

@@ -38,6 +38,7 @@ from streams.agents import thread_channel_messages as tcm
 from streams.domain.threading import ConversationState
 from streams.runtime import partition_of
 from streams.statecodec import dumps
+from streams.testing import EventStub, RecordStub, TableStub
 
 NOW = datetime(2026, 12, 7, 20, 0, 0, 123000, tzinfo=UTC)
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -47,25 +48,6 @@ FILES = (
     Attachment("image", url="https://x/1"),
     Attachment("file", None, "ext-2", "application/pdf", "ใบเสร็จ.pdf", 123_456),
 )
-
-
-class Message:  # what the handlers read of a Kafka record
-    def __init__(self, topic: str, key: bytes, value: Any, offset: int) -> None:
-        self.topic, self.key, self.value, self.offset, self.timestamp = (
-            topic, key, value, offset, None,
-        )  # fmt: skip
-        self.partition = partition_of(key.decode())
-
-
-class Event:  # weak-referenceable, as Faust's events
-    def __init__(self, message: Message) -> None:
-        self.message = message
-
-
-class Table:  # a table's name and a dict as its store
-    def __init__(self, name: str) -> None:
-        self.name: str = name
-        self.data: dict[bytes, bytes] = {}
 
 
 # One step of a stream: a channel message, a redelivery, a ticket command, a link, a bad
@@ -139,9 +121,9 @@ def world(counts: list[tuple[Any, ...]]) -> Iterator[None]:
     def record(metric: Any, *labels: str) -> None:
         counts.append((metric._name, *labels))
 
-    tcm.conversations = Table("conversations")  # type: ignore[assignment]
-    htc.tickets = Table("tickets")  # type: ignore[assignment]
-    htc.ticket_history = Table("ticket_history")  # type: ignore[assignment]
+    tcm.conversations = TableStub("conversations")  # type: ignore[assignment]
+    htc.tickets = TableStub("tickets")  # type: ignore[assignment]
+    htc.ticket_history = TableStub("ticket_history")  # type: ignore[assignment]
     htc.now_ms = fused.now_ms = lambda: NOW  # type: ignore[assignment]
     runtime.now = lambda: NOW  # type: ignore[assignment]
     tcm.count = htc.count = fused.count = record  # type: ignore[assignment]
@@ -161,12 +143,12 @@ def world(counts: list[tuple[Any, ...]]) -> Iterator[None]:
 
 def current_ticket(uow: runtime.UnitOfWork, conv: int) -> str | None:
     key = conversation_key(conv)
-    probe = Event(Message("m", key.encode(), b"", 0))
+    probe = EventStub(RecordStub("m", key.encode(), b"", 0))
     state = uow.load(tcm.conversations, key, None, probe)  # type: ignore[arg-type]
     return None if state is None else state.ticket_id
 
 
-def command_events(uow: runtime.UnitOfWork, step: tuple[Any, ...], n: int) -> list[Event]:
+def command_events(uow: runtime.UnitOfWork, step: tuple[Any, ...], n: int) -> list[EventStub]:
     """The ticket commands of ``step`` for a conversation's current ticket (solving and closing
     assign it first, so that they are accepted)."""
     _, conv, kind = step
@@ -188,14 +170,14 @@ def command_events(uow: runtime.UnitOfWork, step: tuple[Any, ...], n: int) -> li
             command = MergeTickets(header, ticket_id, other)
         else:
             command = ChangeTicketStatus(header, ticket_id, TicketStatus(what))
-        out.append(Event(Message("commands", ticket_id.encode(), codec.encode(command), n)))
+        out.append(EventStub(RecordStub("commands", ticket_id.encode(), codec.encode(command), n)))
     return out
 
 
 def legacy(uow: runtime.UnitOfWork, kind: str, conv: int) -> None:
     """Put a value an earlier version (or a kill -9 between two values) could have left."""
     key = conversation_key(conv)
-    probe: Any = Event(Message("m", key.encode(), b"", 0))
+    probe: Any = EventStub(RecordStub("m", key.encode(), b"", 0))
     uow.begin()
     if kind == "elsewhere":
         if current_ticket(uow, conv) is None:
@@ -218,7 +200,7 @@ def legacy(uow: runtime.UnitOfWork, kind: str, conv: int) -> None:
     uow.keep()
 
 
-def bad_event(kind: str, sent: list[bytes], n: int) -> Event:
+def bad_event(kind: str, sent: list[bytes], n: int) -> EventStub:
     good = sent[-1] if sent else codec.encode(channel_message(("msg", 0, 0, 0, "x", 1, False, {},
                                                                None, None, None, False)))  # fmt: skip
     value: Any = {
@@ -229,7 +211,7 @@ def bad_event(kind: str, sent: list[bytes], n: int) -> Event:
         "garbage": b"\xc3\x01" + good[2:10] + b"\xff\xff\xff",
         "none": None,
     }[kind]
-    return Event(Message("messages", conversation_key(0).encode(), value, n))
+    return EventStub(RecordStub("messages", conversation_key(0).encode(), value, n))
 
 
 def run(stream: list[tuple[Any, ...]], use_fused: bool) -> list[Any]:
@@ -252,7 +234,7 @@ def run(stream: list[tuple[Any, ...]], use_fused: bool) -> list[Any]:
                 runtime._STATE_CACHE[(name, key)] = value
             uow = runtime.UnitOfWork()
 
-        def apply(h: Any, event: Event) -> None:
+        def apply(h: Any, event: EventStub) -> None:
             uow.begin()
             try:
                 h(uow, event)
@@ -262,7 +244,7 @@ def run(stream: list[tuple[Any, ...]], use_fused: bool) -> list[Any]:
 
         for n, step in enumerate(stream):
             kind = step[0]
-            event: Event | None
+            event: EventStub | None
             if kind == "command":
                 for event in command_events(uow, step, n):
                     apply(htc._handle, event)
@@ -286,14 +268,16 @@ def run(stream: list[tuple[Any, ...]], use_fused: bool) -> list[Any]:
             if kind == "msg":
                 value = codec.encode(channel_message(step))
                 sent.append(value)
-                event = Event(Message("messages", conversation_key(step[1]).encode(), value, n))
+                event = EventStub(
+                    RecordStub("messages", conversation_key(step[1]).encode(), value, n)
+                )
                 h = handle
             elif kind == "again":
                 if not sent:
                     continue
                 value = sent[step[1] % len(sent)]
                 key = codec.decode(value).conversation_key.encode()
-                event, h = Event(Message("messages", key, value, n)), handle
+                event, h = EventStub(RecordStub("messages", key, value, n)), handle
             elif kind == "bad":
                 event, h = bad_event(step[1], sent, n), handle
             else:
@@ -337,7 +321,7 @@ def test_the_benchmarks_messages_all_take_the_fused_path() -> None:
             for i, m in enumerate(channel_messages(12, 3)):
                 key = m.conversation_key.encode()
                 uow.begin()
-                tcm._handle(uow, Event(Message("m", key, codec.encode(m), i)))  # type: ignore[arg-type]
+                tcm._handle(uow, EventStub(RecordStub("m", key, codec.encode(m), i)))  # type: ignore[arg-type]
                 uow.keep()
     finally:
         tcm.thread_fused = real

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from aiokafka.partitioner import murmur2
 
 import streams.app  # noqa: F401  (first: it imports the agents, which import streams.runtime)
 from streams import runtime
@@ -18,36 +17,13 @@ from streams.agents import thread_channel_messages as tcm
 from streams.domain.tickets import TicketState
 from streams.history import summaries
 from streams.statecodec import dumps
-from streams.testing import channel_messages, encoded
-
-
-class Message:  # what the handlers read of a Kafka record
-    def __init__(self, key: bytes, value: bytes, offset: int) -> None:
-        self.topic, self.key, self.value, self.offset, self.timestamp = (
-            "t",
-            key,
-            value,
-            offset,
-            None,
-        )
-        self.partition = (murmur2(key) & 0x7FFFFFFF) % 4
-
-
-class Event:  # weak-referenceable, as Faust's events
-    def __init__(self, message: Message) -> None:
-        self.message = message
-
-
-class Table:  # a table's name and a dict as its store
-    def __init__(self, name: str) -> None:
-        self.name: str = name
-        self.data: dict[bytes, bytes] = {}
+from streams.testing import EventStub, RecordStub, TableStub, channel_messages, encoded
 
 
 @pytest.fixture
-def tables(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Table, Table]]:
-    tickets, history = Table("tickets"), Table("ticket_history")
-    monkeypatch.setattr(tcm, "conversations", Table("conversations"))
+def tables(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TableStub, TableStub]]:
+    tickets, history = TableStub("tickets"), TableStub("ticket_history")
+    monkeypatch.setattr(tcm, "conversations", TableStub("conversations"))
     monkeypatch.setattr(htc, "tickets", tickets)
     monkeypatch.setattr(htc, "ticket_history", history)
     runtime._STATE_CACHE.clear()
@@ -60,14 +36,16 @@ def run(messages: list[Any], start: int = 0) -> None:
     uow = runtime.UnitOfWork()
     for i, (key, value) in enumerate(encoded(messages)):
         uow.begin()
-        tcm._handle(uow, Event(Message(key, value, start + i)))  # type: ignore[arg-type]
+        tcm._handle(uow, EventStub(RecordStub("t", key, value, start + i)))  # type: ignore[arg-type]
         uow.keep()
     for (name, key), (tbl, value, _) in uow._writes.items():
         tbl.data[key] = dumps(value)
         runtime._STATE_CACHE[(name, key)] = value
 
 
-def test_a_ticket_value_holds_its_state_and_history_lines(tables: tuple[Table, Table]) -> None:
+def test_a_ticket_value_holds_its_state_and_history_lines(
+    tables: tuple[TableStub, TableStub],
+) -> None:
     tickets, history = tables
     messages = channel_messages(1, 3)
     run(messages)
@@ -87,7 +65,7 @@ def test_a_ticket_value_holds_its_state_and_history_lines(tables: tuple[Table, T
 
 
 def test_a_ticket_written_before_the_move_reads_and_moves_its_lines(
-    tables: tuple[Table, Table],
+    tables: tuple[TableStub, TableStub],
 ) -> None:
     tickets, history = tables
     messages = channel_messages(1, 3)
