@@ -434,19 +434,22 @@ class BlockingEngine(RecordingEngine):
         super().insert(table, columns, data)
 
 
-def _pipelined(engine: Any) -> tuple[Projector, FakeConsumer]:
+def _t1_in_flight() -> tuple[BlockingEngine, Projector, FakeConsumer, list[Any]]:
+    """A pipelined projector whose first batch (T1 opened) is being written, held by the
+    engine until ``engine.release`` is set; and the known stream."""
+    engine = BlockingEngine()
     consumer = FakeConsumer()
     cfg = ProjectorConfig(db="p", group="g", batch_rows=1, flush_seconds=1.0)
-    return Projector(engine, consumer, FakeProducer(), cfg, clock=Clock()), consumer
+    p = Projector(engine, consumer, FakeProducer(), cfg, clock=Clock())
+    stream = known_stream()
+    consumer.queue.append(msgs("tickets", stream[2:3]))  # T1 opened
+    p.poll_once()
+    assert engine.inserting.wait(10)
+    return engine, p, consumer, stream
 
 
 def test_a_state_lookup_does_not_wait_for_the_batch_in_flight_when_it_writes_other_state() -> None:
-    engine = BlockingEngine()
-    p, consumer = _pipelined(engine)
-    stream = known_stream()
-    consumer.queue.append(msgs("tickets", stream[2:3]))  # T1 opened: written, held by the engine
-    p.poll_once()
-    assert engine.inserting.wait(10)
+    engine, p, consumer, stream = _t1_in_flight()
     unseen = next(e for e in stream if type(e).__name__ == "TicketAssigned" and e.ticket_id != "T1")
     consumer.queue.append(msgs("tickets", [unseen], start=1))  # a ticket whose state is not here
     p.poll_once()
@@ -457,12 +460,7 @@ def test_a_state_lookup_does_not_wait_for_the_batch_in_flight_when_it_writes_oth
 
 
 def test_a_state_lookup_waits_for_the_batch_in_flight_when_it_writes_that_state() -> None:
-    engine = BlockingEngine()
-    p, consumer = _pipelined(engine)
-    stream = known_stream()
-    consumer.queue.append(msgs("tickets", stream[2:3]))  # T1 opened
-    p.poll_once()
-    assert engine.inserting.wait(10)
+    engine, p, consumer, stream = _t1_in_flight()
     p.projection.tickets.clear()  # as if evicted: T1's state must come from ClickHouse
     later = next(e for e in stream if type(e).__name__ == "TicketAssigned" and e.ticket_id == "T1")
     consumer.queue.append(msgs("tickets", [later], start=1))
@@ -474,12 +472,7 @@ def test_a_state_lookup_waits_for_the_batch_in_flight_when_it_writes_that_state(
 
 
 def test_the_next_batch_is_handed_to_the_writer_before_the_one_in_flight_is_committed() -> None:
-    engine = BlockingEngine()
-    p, consumer = _pipelined(engine)
-    stream = known_stream()
-    consumer.queue.append(msgs("tickets", stream[2:3]))  # T1 opened: written, held by the engine
-    p.poll_once()
-    assert engine.inserting.wait(10)
+    engine, p, consumer, stream = _t1_in_flight()
     first = p._inflight[0][0]
     handed: list[bool] = []
 
