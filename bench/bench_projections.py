@@ -39,7 +39,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -47,6 +46,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
@@ -61,8 +61,8 @@ from projections.synthetic import stream, ticket_events
 from schemas.codec import encode
 from schemas.topics import EVENT_TOPICS, key_of, route_of
 from ticketstream.devstack import Stack
-from ticketstream.devstack.procs import cpu_seconds, free_port, read_pidfile, write_pidfile
-from ticketstream.devstack.testing import OWNER_FILE, reap_orphan_stacks
+from ticketstream.devstack.procs import cpu_seconds, free_port, read_pidfile
+from ticketstream.devstack.testing import private_root
 from ticketstream.settings import ENV_PREFIX, load_settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -97,30 +97,22 @@ def tmpfs_clickhouse(tmpfs: Path = TMPFS) -> Iterator[dict[str, str]]:
             "ClickHouse's data cannot be kept in memory there; run with --clickhouse stack to use "
             "the dev stack's server (its cost then climbs over the rounds, see the module doc)"
         )
-    reap_orphan_stacks(tmpfs)  # the servers of runs killed before they could stop theirs
-    root = Path(tempfile.mkdtemp(prefix="ticketstream-bench-ch-", dir=tmpfs))
-    write_pidfile(root / OWNER_FILE, os.getpid())
+    root = private_root("ticketstream-bench-ch-", tmpfs)  # stops servers of killed runs first
     env = {
         f"{ENV_PREFIX}STACK_DIR": str(root / "stack"),
         f"{ENV_PREFIX}CLICKHOUSE_PORT": str(free_port()),
         f"{ENV_PREFIX}CLICKHOUSE_HTTP_PORT": str(free_port()),
     }
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    stack = Stack(load_settings())
     try:
-        stack.up(["clickhouse"])
-        yield env
+        with mock.patch.dict(os.environ, env):
+            stack = Stack(load_settings())
+            try:
+                stack.up(["clickhouse"])
+                yield env
+            finally:
+                stack.down(["clickhouse"])
     finally:
-        try:
-            stack.down(["clickhouse"])
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
-            shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def _topics(tag: str) -> dict[str, str]:
@@ -145,13 +137,13 @@ def _fresh(engine: DriverEngine, db: str) -> None:
 
 
 def clickhouse_cpu_s(core: Any) -> float | None:
-    """CPU seconds (user + system) the dev stack's ClickHouse server has used so far; None when
-    its pid file or process is not there (the benchmark then reports no server CPU).
+    """CPU seconds (user + system) the ClickHouse server of ``core``'s stack (this run's on
+    tmpfs, or the dev stack's) has used so far; None when its pid file or process is not there
+    (the benchmark then reports no server CPU).
 
-    The same rows cost ClickHouse 0.3-0.45 s of CPU in some rounds and ~1 s in others on this
-    machine: kernel time that climbs over consecutive rounds of either side (see the notes in
-    bench/results/projections.md). With the ratio, the server CPU of each round tells which
-    state a run met."""
+    With the ratio, the server CPU of each round shows what the same rows cost ClickHouse on
+    either side — on the dev stack's root filesystem a cost that climbs over consecutive rounds
+    (the module doc)."""
     rec = read_pidfile(Stack(core).pidfile("clickhouse"))
     return None if rec is None else cpu_seconds(rec.pid)
 

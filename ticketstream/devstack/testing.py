@@ -69,10 +69,11 @@ def private_stack_settings(root: Path, **overrides: object) -> Settings:
 OWNER_FILE = "owner.pid"
 
 
-def private_root(prefix: str) -> Path:
-    """A temp dir for a private stack, owned by this process (see :func:`reap_orphan_stacks`)."""
-    reap_orphan_stacks()
-    root = Path(tempfile.mkdtemp(prefix=prefix))
+def private_root(prefix: str, parent: Path | None = None) -> Path:
+    """A temp dir for a private stack (in ``parent``, default the system's temp dir), owned by
+    this process; orphans left there first stopped and removed (see :func:`reap_orphan_stacks`)."""
+    reap_orphan_stacks(parent)
+    root = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
     procs.write_pidfile(root / OWNER_FILE, os.getpid())
     return root
 
