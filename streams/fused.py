@@ -270,21 +270,23 @@ def thread_fused(
         append_id in state.recent_commands or dedup_key in state.recent_messages
     ):
         return False
-    # the conversation (thread): stored before the ticket, as the general path does
+    # the conversation (thread): changed by its first message only, stored before the
+    # ticket, as the general path does
     conv_key = conversation_key
     sent_at = millis_to_datetime(sent_ms)
-    uow.store(
-        conversations,
-        conv_key,
-        ConversationState(
+    if opens:
+        uow.store(
+            conversations,
             conv_key,
-            ticket_id=ticket_id,
-            customer_id=customer,
-            message_count=message_count + 1,
-            recent_messages=(*recent, dedup_key)[-RECENT_MESSAGES:],
-        ),
-        event,
-    )
+            ConversationState(
+                conv_key,
+                ticket_id=ticket_id,
+                customer_id=customer,
+                message_count=message_count + 1,
+                recent_messages=(*recent, dedup_key)[-RECENT_MESSAGES:],
+            ),
+            event,
+        )
     count(metrics.MESSAGES_THREADED, channel_symbol)
     events_topic = ticket_events_topic
     lines: list[Any]

@@ -22,10 +22,10 @@ import faust
 from schemas.records import ChannelMessageReceived
 from streams import metrics
 from streams.agents import handle_ticket_commands
-from streams.agents.handle_ticket_commands import apply_commands, local_to
+from streams.agents.handle_ticket_commands import apply_commands, load_ticket, local_to
 from streams.agents.identity_owners import linked_customer  # routing engineer (identity)
 from streams.app import channel_messages_topic, ticket_events_topic
-from streams.domain.threading import ConversationState, thread
+from streams.domain.threading import ConversationState, Lands, thread
 from streams.fanout import on_batches
 from streams.fused import thread_fused
 from streams.runtime import BatchStats, UnitOfWork, count, decode_record, run_batch, table
@@ -65,9 +65,30 @@ def _general(uow: UnitOfWork, event: faust.EventT[Any]) -> None:
     if state is None:
         state = ConversationState(key)
     # a new ticket belongs to the customer the sender's identity is linked to (else its home)
-    new_state, commands = thread(state, message, linked_customer(message), lands=local_to(event))
-    if new_state is not state:
+    lands = local_to(event)
+    new_state, commands = thread(state, message, linked_customer(message), lands=lands)
+    if new_state is not state:  # the conversation's first message
         uow.store(conversations, key, new_state, event)
+    if not _redelivered(uow, event, state, message, commands[-1].ticket_id, lands):
         count(metrics.MESSAGES_THREADED, message.channel.value)
     # also for a redelivery: same ids, the ticket drops duplicates and re-sends their events
     apply_commands(uow, event, [(c.ticket_id, c) for c in commands])
+
+
+def _redelivered(
+    uow: UnitOfWork,
+    event: faust.EventT[Any],
+    conversation: ConversationState,
+    message: ChannelMessageReceived,
+    ticket_id: str,
+    lands: Lands,
+) -> bool:
+    """Whether ``message`` was threaded before, as far as this partition can tell: the
+    conversation remembers its first message, the ticket (when stored here) its messages; a
+    ticket in another partition decides there (and counts the duplicate command)."""
+    if message.dedup_key in conversation.recent_messages:
+        return True
+    if not lands(ticket_id):
+        return False
+    ticket, _ = load_ticket(uow, ticket_id, event)
+    return ticket is not None and ticket.seen_message(message.dedup_key)

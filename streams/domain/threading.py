@@ -1,13 +1,17 @@
 """Threading: which ticket a channel message belongs to (the conversation aggregate).
 
-A conversation (``conversation_key``) points at its current ticket. The first message opens a
-ticket whose id derives from the message's dedup key; later messages are appended to the
-current ticket (the ticket itself reopens when solved, and forwards to a linked follow-up when
-closed — see ``streams.domain.tickets.handle``). A redelivered message (same dedup key) changes
-nothing: the conversation state stays as it is and the same commands (same ids) go out
-again, which the ticket drops as duplicates (and which repairs a crash between saving the
-conversation and sending its commands). Commands are keyed by ticket id; their ids derive from
-the dedup key.
+A conversation (``conversation_key``) points at its ticket. The first message opens a ticket
+whose id derives from the message's dedup key; later messages are appended to that ticket (the
+ticket itself reopens when solved, and forwards to a linked follow-up when closed — see
+``streams.domain.tickets.handle``). Commands are keyed by ticket id; their ids derive from the
+dedup key, so a redelivered message (same dedup key) sends the same commands again, which the
+ticket drops as duplicates by command id (and which repairs a crash between saving the
+conversation and sending its commands).
+
+Only the first message changes the conversation: after it, the conversation's ticket is fixed
+(follow-ups are the closed ticket's business), its customer is only read to open that ticket,
+and the ticket counts and deduplicates its own messages. So an appended message writes no
+conversation state (one changelog record, pickle and store write fewer per message).
 
 Placement: the worker keeps a conversation's tickets in the conversation's own partition, so a
 message is threaded and applied to its ticket in one step (no hop through the commands topic).
@@ -56,6 +60,12 @@ def placed_id(base: str, lands: Lands | None = None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class ConversationState:
+    """``ticket_id`` and ``customer_id``: set by the first message. ``message_count`` and
+    ``recent_messages``: that message (1, its dedup key; a redelivery of it opens nothing new).
+    States stored before appends stopped writing the conversation (2026-12-07) count and
+    remember up to RECENT_MESSAGES of their messages; read the same way. The fields stay, in
+    this order, so those pickled states still load."""
+
     conversation_key: str
     ticket_id: str | None = None
     customer_id: str | None = None
@@ -118,9 +128,10 @@ def thread(
             reply_context_expires_at=message.reply_context_expires_at,
         )
     )
-    if replay:
-        # A redelivery (or a replay after a crash, when our state was saved but the commands
-        # maybe not): send the same commands again; the ticket drops them by command id.
+    if state.ticket_id is not None:
+        # a message for the conversation's ticket, or a redelivery (or a replay after a crash,
+        # when our state was saved but the commands maybe not): the conversation stays as it
+        # is; the same message sends the same commands, which the ticket drops by command id
         return state, commands
     new_state = ConversationState(
         state.conversation_key,

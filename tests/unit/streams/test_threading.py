@@ -51,12 +51,24 @@ def test_first_message_opens_a_ticket_with_derived_ids() -> None:
     assert ticket_id_for(msg("d1")) == ticket
 
 
-def test_next_message_joins_the_open_ticket() -> None:
+def test_next_message_joins_the_open_ticket_and_leaves_the_conversation_as_it_is() -> None:
     state, _ = thread(ConversationState(KEY), msg("d1"))
     state2, commands = thread(state, msg("d2"))
     assert [type(c).__name__ for c in commands] == ["AppendCustomerMessage"]
-    assert commands[0].ticket_id == state.ticket_id == state2.ticket_id
-    assert state2.message_count == 2
+    assert commands[0].ticket_id == state.ticket_id
+    assert commands[0].command.command_id == derive_id("d2", "append")
+    # the same object: the agent writes no conversation state for an appended message
+    assert state2 is state
+    # nor when the sender's identity is linked to another customer since: only the opening
+    # message reads the conversation's customer
+    assert thread(state, msg("d3"), customer_id="C-other")[0] is state
+
+
+def test_opening_messages_redelivery_opens_the_same_ticket_again() -> None:
+    state, first = thread(ConversationState(KEY), msg("d1"))
+    again, commands = thread(state, msg("d1"))
+    assert again is state and commands == first
+    assert [type(c).__name__ for c in commands] == ["OpenTicket", "AppendCustomerMessage"]
 
 
 def test_redelivered_message_changes_nothing_and_resends_the_same_commands() -> None:
