@@ -49,6 +49,13 @@ class StreamsSettings(BaseSettings):
     streams_producer_linger_ms: float = Field(
         5.0, ge=0, le=1000, description="Producer batching delay in milliseconds"
     )
+    streams_state_cache_entries: int = Field(
+        100_000,
+        ge=1_000,
+        le=10_000_000,
+        description="Table values kept unpickled in memory (~2 KB each): at least the keys "
+        "(conversations + tickets) the worker's partitions touch in a few minutes",
+    )
     streams_agents: str = Field(
         "",
         pattern=r"^[a-z0-9_,]*$",

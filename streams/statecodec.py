@@ -76,7 +76,8 @@ def event_from_avro(raw: bytes) -> Any:
 
 # The Avro bytes of recently encoded events (``remember_encoding``), by ``id``, each with its
 # event, which keeps the id from being reused while listed; two generations of at most
-# ENCODED_ENTRIES, so the events of a ticket's previous batch are usually still found.
+# ENCODED_ENTRIES (``size_encodings``), so the events of the tickets the worker keeps in
+# memory are usually still found.
 ENCODED_ENTRIES = 8_192
 _ENCODED: dict[int, tuple[Any, bytes]] = {}
 _ENCODED_BEFORE: dict[int, tuple[Any, bytes]] = {}
@@ -89,6 +90,14 @@ def remember_encoding(event: Any, raw: bytes) -> None:
     if len(_ENCODED) >= ENCODED_ENTRIES:
         _ENCODED_BEFORE, _ENCODED = _ENCODED, {}
     _ENCODED[id(event)] = (event, raw)
+
+
+def size_encodings(states: int) -> None:
+    """Keep the encodings of the events ~``states`` cached table values refer to (a ticket
+    state: those of its last two commands, usually one event each): generations of
+    ``states // 2`` (at least 8,192), so two hold between ``states // 2`` and ``states``."""
+    global ENCODED_ENTRIES
+    ENCODED_ENTRIES = max(8_192, states // 2)
 
 
 def forget_encodings() -> None:
