@@ -200,7 +200,17 @@ def _projector_worker(
     consumer.seek_to_beginning(*assigned)
     end = consumer.end_offsets(assigned)
     cpu0 = time.process_time()
-    while any(consumer.position(tp) < end[tp] for tp in assigned):
+    while True:
+        if set(consumer.assignment()) != set(assigned):
+            # a rebalance in the timed window (seen 2026-12-07 23:46: UnknownMemberIdError,
+            # then the partitions gone): the round does not count, and is started again
+            results.put(None)
+            consumer.close(autocommit=False)
+            producer.close()
+            engine.close()
+            return
+        if not any(consumer.position(tp) < end[tp] for tp in assigned):
+            break
         proj.poll_once(0.5)
     proj.finish()
     ended = time.monotonic()
@@ -209,6 +219,25 @@ def _projector_worker(
     consumer.close(autocommit=False)
     producer.close()
     engine.close()
+
+
+def _results(results: Any, procs: list[Any], timeout: float) -> list[Any] | None:
+    """Each process's result of the round, or None when one lost partitions to a rebalance
+    (it says so) or died without a result (its exit code shows)."""
+    got: list[Any] = []
+    deadline = time.monotonic() + timeout
+    while len(got) < len(procs):
+        try:
+            got.append(results.get(timeout=1))
+        except queue.Empty:
+            if any(p.exitcode not in (None, 0) for p in procs):
+                return None
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"projectors gave no result in {timeout:.0f} s") from None
+            continue
+        if got[-1] is None:
+            return None
+    return got
 
 
 def projector_round(
@@ -222,12 +251,13 @@ def projector_round(
 
     A fresh group that has not settled its assignment within 120 s (kafka-python 3.0 was seen
     to stall so, a few times a day on this machine) is given up — its processes killed before
-    they project anything — and the round starts again with a new group, up to 3 times."""
-    engine = _engine(core)
-    _fresh(engine, db)
-    engine.close()
+    they project anything — and the round starts again with a new group, up to 3 times; so is
+    a round in which a process loses partitions to a rebalance, or dies."""
     ctx = multiprocessing.get_context("spawn")
     for attempt in range(1, 4):
+        engine = _engine(core)
+        _fresh(engine, db)
+        engine.close()
         ready, results, go = ctx.Queue(), ctx.Queue(), ctx.Event()
         group = f"bench-{uuid.uuid4().hex[:8]}"
         args = (list(topics.values()), db, group, batch_rows, ready, go, results)
@@ -246,13 +276,21 @@ def projector_round(
             server0 = clickhouse_cpu_s(core)
             t0 = time.monotonic()
             go.set()
-            done = [results.get(timeout=600) for _ in procs]
+            done = _results(results, procs, 600)
             server = _spent(server0, clickhouse_cpu_s(core))
         finally:
             for p in procs:
                 p.join(60)
                 if p.is_alive():
                     p.kill()
+        if done is None:
+            if attempt == 3:
+                raise RuntimeError(
+                    f"{processes} processes: a rebalance or a death mid-round, 3 times"
+                )
+            print(f"group {group}: a rebalance or a dead process mid-round, starting again",
+                  file=sys.stderr)  # fmt: skip
+            continue
         secs = max(ended for _, _, ended, _ in done) - t0
         rows = sum(n for _, n, _, _ in done)
         late = max(started for started, _, _, _ in done) - t0
