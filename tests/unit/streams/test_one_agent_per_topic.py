@@ -33,7 +33,7 @@ def test_shared_topics_run_every_handler_in_one_agent() -> None:
     events = streams_settings.topic(names.TICKET_EVENTS)
     sla = streams_settings.topic(names.SLA_EVENTS)
     # handlers in module import order; the batch is the largest asked for, the wait the shortest
-    assert by_topic[messages] == (["identify_customers", "thread_channel_messages"], 2000, 0.2)
+    assert by_topic[messages] == (["identify_customers", "thread_channel_messages"], 4000, 0.2)
     assert by_topic[events] == (["forward_routing_feed", "track_sla_clocks"], 500, 0.05)
     assert by_topic[sla] == (["forward_routing_feed"], None, None)
     assert _topics_read()[messages] == _topics_read()[events] == 1
