@@ -33,7 +33,8 @@ from streams.runtime import BatchStats, UnitOfWork, count, decode_record, run_ba
 conversations = table("conversations", "conversation key → ConversationState (current ticket)")
 # records per batch, seconds to wait for a full one (see runtime): a saturated worker's batch
 # costs its fixed share (waits on the broker, the hand-over between batches) half as often at
-# 4,000 as at 2,000 (+20 % msg/s in 5 of 5 pairs); below saturation the wait ends batches
+# 4,000 as at 2,000 (+3 to +20 % msg/s, 8 of 8 pairs higher); below saturation the wait
+# ends batches
 BATCH, WITHIN = 4000, 0.2
 STATS = BatchStats("thread_channel_messages", every=5.0)  # the benchmark runs ~5 s
 
