@@ -183,3 +183,24 @@ class TableStub:
     def __init__(self, name: str) -> None:
         self.name: str = name
         self.data: dict[bytes, bytes] = {}
+
+
+def handle_batch(
+    handler: Any, records: list[tuple[bytes, bytes]], start: int = 0
+) -> set[tuple[str, bytes]]:
+    """``records`` (key, value) through ``handler`` (an agent's ``(uow, event)`` handler) as
+    one ``UnitOfWork`` batch at offsets from ``start``, its writes then stored in the tables
+    (pickled, as the commit writes them) and the state cache; the (table, key)s written. For
+    unit tests on ``TableStub`` tables, without Faust or a broker."""
+    from streams import runtime
+    from streams.statecodec import dumps
+
+    uow = runtime.UnitOfWork()
+    for i, (key, value) in enumerate(records):
+        uow.begin()
+        handler(uow, EventStub(RecordStub("t", key, value, start + i)))
+        uow.keep()
+    for (name, key), (tbl, value, _) in uow._writes.items():
+        tbl.data[key] = dumps(value)
+        runtime._STATE_CACHE[(name, key)] = value
+    return set(uow._writes)

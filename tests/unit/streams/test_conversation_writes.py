@@ -15,8 +15,7 @@ from streams import fused, metrics, runtime
 from streams.agents import handle_ticket_commands as htc
 from streams.agents import thread_channel_messages as tcm
 from streams.domain.threading import ConversationState
-from streams.statecodec import dumps
-from streams.testing import EventStub, RecordStub, TableStub, channel_messages, encoded
+from streams.testing import TableStub, channel_messages, encoded, handle_batch
 
 Handler = Callable[[runtime.UnitOfWork, Any], None]
 
@@ -39,19 +38,6 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, ...]]]:
     runtime._STATE_CACHE.clear()
 
 
-def batch(handler: Handler, records: list[tuple[bytes, bytes]]) -> set[tuple[str, bytes]]:
-    """The records through ``handler`` as one batch, stored as it commits; the keys written."""
-    uow = runtime.UnitOfWork()
-    for i, (key, value) in enumerate(records):
-        uow.begin()
-        handler(uow, EventStub(RecordStub("t", key, value, i)))
-        uow.keep()
-    for (name, key), (tbl, value, _) in uow._writes.items():
-        tbl.data[key] = dumps(value)
-        runtime._STATE_CACHE[(name, key)] = value
-    return set(uow._writes)
-
-
 def threaded(counts: list[tuple[str, ...]]) -> int:
     return sum(1 for c in counts if c[0] == metrics.MESSAGES_THREADED._name)
 
@@ -61,11 +47,11 @@ def test_only_the_first_message_writes_the_conversation(
     counted: list[tuple[str, ...]], handler: Handler
 ) -> None:
     first, *rest = encoded(channel_messages(1, 4))  # one conversation, four messages
-    written = batch(handler, [first])
+    written = handle_batch(handler, [first])
     (key,) = tcm.conversations.data
     assert written == {("conversations", key), ("tickets", next(iter(htc.tickets.data)))}
     for record in rest:  # each in a batch of its own: a write would show
-        assert {name for name, _ in batch(handler, [record])} == {"tickets"}
+        assert {name for name, _ in handle_batch(handler, [record])} == {"tickets"}
     state = pickle.loads(tcm.conversations.data[key])
     assert isinstance(state, ConversationState)
     assert (state.message_count, len(state.recent_messages)) == (1, 1)
@@ -79,10 +65,10 @@ def test_a_redelivered_message_is_not_counted_again(
     counted: list[tuple[str, ...]], handler: Handler
 ) -> None:
     records = encoded(channel_messages(1, 3))
-    batch(handler, records)
+    handle_batch(handler, records)
     assert threaded(counted) == 3
     counted.clear()
-    written = batch(handler, records)  # all three again: the opening one and two appends
+    written = handle_batch(handler, records)  # all three again: the opening one and two appends
     assert threaded(counted) == 0
     duplicates = [c for c in counted if c[0] == metrics.COMMANDS_DUPLICATE._name]
     assert len(duplicates) == 4  # the open and three appends, dropped by the ticket

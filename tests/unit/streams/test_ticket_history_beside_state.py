@@ -17,7 +17,7 @@ from streams.agents import thread_channel_messages as tcm
 from streams.domain.tickets import TicketState
 from streams.history import summaries
 from streams.statecodec import dumps
-from streams.testing import EventStub, RecordStub, TableStub, channel_messages, encoded
+from streams.testing import TableStub, channel_messages, encoded, handle_batch
 
 
 @pytest.fixture
@@ -33,14 +33,7 @@ def tables(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TableStub, TableSt
 
 def run(messages: list[Any], start: int = 0) -> None:
     """The messages through the threading agent's handler, one batch, stored as it commits."""
-    uow = runtime.UnitOfWork()
-    for i, (key, value) in enumerate(encoded(messages)):
-        uow.begin()
-        tcm._handle(uow, EventStub(RecordStub("t", key, value, start + i)))  # type: ignore[arg-type]
-        uow.keep()
-    for (name, key), (tbl, value, _) in uow._writes.items():
-        tbl.data[key] = dumps(value)
-        runtime._STATE_CACHE[(name, key)] = value
+    handle_batch(tcm._handle, encoded(messages), start)
 
 
 def test_a_ticket_value_holds_its_state_and_history_lines(
