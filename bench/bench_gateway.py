@@ -338,7 +338,7 @@ def main() -> int:
                     # enough distinct bodies for a round at 1.5x the warm-up's rate (a round
                     # past --bodies would repeat bodies; on 2026-12-07 one did 66,455 of 60,000),
                     # no more: wrk's Lua table of bodies costs the client, hence both sides, CPU
-                    need = int(warm["requests"] / 2 * args.seconds * 1.5)
+                    need = int(warm["rps"] * args.seconds * 1.5)
                     distinct = max(args.bodies, need)
             for rnd in range(args.rounds):
                 order = ["bare", "gateway"] if rnd % 2 == 0 else ["gateway", "bare"]

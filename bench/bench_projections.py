@@ -200,22 +200,18 @@ def _projector_worker(
     consumer.seek_to_beginning(*assigned)
     end = consumer.end_offsets(assigned)
     cpu0 = time.process_time()
-    while True:
-        if set(consumer.assignment()) != set(assigned):
-            # a rebalance in the timed window (seen 2026-12-07 23:46: UnknownMemberIdError,
-            # then the partitions gone): the round does not count, and is started again
-            results.put(None)
-            consumer.close(autocommit=False)
-            producer.close()
-            engine.close()
-            return
+    # None: a rebalance in the timed window (seen 2026-12-07 23:46: UnknownMemberIdError, then
+    # the partitions gone) — the round does not count, and is started again
+    result = None
+    while set(consumer.assignment()) == set(assigned):
         if not any(consumer.position(tp) < end[tp] for tp in assigned):
+            proj.finish()
+            ended = time.monotonic()
+            proj.close()
+            result = (started, proj.rows_written, ended, time.process_time() - cpu0)
             break
         proj.poll_once(0.5)
-    proj.finish()
-    ended = time.monotonic()
-    proj.close()
-    results.put((started, proj.rows_written, ended, time.process_time() - cpu0))
+    results.put(result)
     consumer.close(autocommit=False)
     producer.close()
     engine.close()
